@@ -1,0 +1,176 @@
+/*
+ * mxparity/module.h - the filter module ABI.
+ *
+ * A module is a shared object that exports one symbol, MXP_MODULE_SYMBOL,
+ * pointing at a struct mxp_module.  The daemon refuses a module whose
+ * abi field differs from MXP_MODULE_ABI.  Modules never talk to the MTA:
+ * they return verdicts and fill in results, and the core applies them.
+ *
+ * Threading: one connection's events arrive on one thread at a time, but
+ * many connections run at once, so instance data must be read-only after
+ * init() or protected by the module itself.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef MXPARITY_MODULE_H
+#define MXPARITY_MODULE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <syslog.h> /* LOG_* priorities for mxp_host.log */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bump on any incompatible change to the structs in this file. */
+#define MXP_MODULE_ABI 1
+#define MXP_MODULE_SYMBOL "mxp_module_entry"
+
+/*
+ * Verdicts, ordered by severity: merging keeps the most severe.
+ * MXP_ERROR is not a verdict but a report that the module failed; the
+ * core replaces it with the module's on_error action.
+ */
+enum mxp_verdict {
+	MXP_ERROR = -1,
+	MXP_CONTINUE = 0,
+	MXP_ACCEPT,
+	MXP_TAG,
+	MXP_QUARANTINE,
+	MXP_TEMPFAIL,
+	MXP_REJECT,
+	MXP_DISCARD,
+};
+
+/* Option types a module may declare; the core parses and validates them. */
+enum mxp_opt_type {
+	MXP_OPT_STRING,  /* free text */
+	MXP_OPT_INT,     /* signed integer */
+	MXP_OPT_BOOL,    /* true/false, yes/no, on/off */
+	MXP_OPT_SIZE,    /* byte count with optional K/M/G suffix */
+	MXP_OPT_CHOICE,  /* one word out of choices[] */
+	MXP_OPT_LIST,    /* list of strings */
+	MXP_OPT_FILE,    /* path whose contents are part of the policy digest */
+};
+
+struct mxp_option {
+	const char *name;
+	enum mxp_opt_type type;
+	const char *def;             /* default as text, NULL = unset */
+	const char *const *choices;  /* NULL-terminated, MXP_OPT_CHOICE only */
+	const char *help;            /* one line, used by `mxparity options` */
+};
+
+/* The parsed, validated options of one module section (opaque). */
+struct mxp_config;
+
+/* What the core knows about the SMTP client. */
+struct mxp_conn {
+	const char *client_name;  /* reverse DNS name as the MTA saw it */
+	const char *client_addr;  /* textual IPv4 or IPv6 address */
+	int client_family;        /* AF_INET, AF_INET6 or AF_UNSPEC */
+	const char *helo;         /* NULL until HELO */
+	const char *auth_authen;  /* SASL login name, NULL when none */
+	const char *hop;          /* "edge", "relay:PEER" or "trusted" */
+	const char *own_host;     /* this host's name in the MX map */
+	const char *own_tier;     /* "primary" or "backup" */
+};
+
+/* What the core knows about the message so far. */
+struct mxp_msg {
+	const char *queue_id;   /* "NOQUEUE" until the MTA names it */
+	const char *mail_from;  /* envelope sender without <>, "" for null */
+	size_t nrcpt;           /* accepted recipients so far */
+	const char *const *rcpts;
+	size_t size;            /* header plus body bytes seen so far */
+};
+
+/*
+ * The result a module fills in.  Use the host functions below to set
+ * it; the core owns the memory.
+ */
+struct mxp_result;
+
+/* Services the core offers to modules. */
+struct mxp_host {
+	unsigned abi;
+	/* Options: a missing or unset key yields def / 0 / false / NULL. */
+	const char *(*cfg_string)(const struct mxp_config *cfg, const char *key);
+	long long (*cfg_int)(const struct mxp_config *cfg, const char *key);
+	bool (*cfg_bool)(const struct mxp_config *cfg, const char *key);
+	size_t (*cfg_list_count)(const struct mxp_config *cfg, const char *key);
+	const char *(*cfg_list_item)(const struct mxp_config *cfg, const char *key, size_t i);
+	/* The overriding config for a recipient domain, or cfg itself. */
+	const struct mxp_config *(*cfg_for_domain)(const struct mxp_config *cfg,
+						   const char *domain);
+
+
+	/* SMTP reply for a REJECT/TEMPFAIL verdict; fmt is printf-style. */
+	void (*set_reply)(struct mxp_result *res, const char *rcode, const char *xcode,
+			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+	/* The short token for the summary line, e.g. "spf=pass". */
+	void (*set_token)(struct mxp_result *res, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+	/* Headers to add, and header instances (1-based among that name) to remove. */
+	int (*add_header)(struct mxp_result *res, const char *name, const char *value);
+	int (*remove_header)(struct mxp_result *res, const char *name, unsigned index);
+	/* The quarantine reason for MXP_QUARANTINE. */
+	void (*set_quarantine)(struct mxp_result *res, const char *reason);
+
+	/* Log through the daemon's syslog, prefixed with the queue id if any. */
+	void (*log)(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+};
+
+/* The state passed to every per-connection and per-message event. */
+struct mxp_event {
+	const struct mxp_host *host;
+	void *instance;              /* what init() returned */
+	void *conn_state;            /* what conn_begin() stored */
+	void *msg_state;             /* what msg_begin() stored */
+	const struct mxp_conn *conn;
+	const struct mxp_msg *msg;
+	struct mxp_result *result;   /* reply, token and headers */
+};
+
+struct mxp_module {
+	unsigned abi;            /* must be MXP_MODULE_ABI */
+	const char *name;        /* the word after `module` in the policy */
+	const char *description;
+	const struct mxp_option *options;  /* terminated by { NULL } */
+
+	/*
+	 * Once per policy snapshot.  Return 0 and set *instance_r, or -1
+	 * with a message in err; a failure refuses the whole policy.
+	 */
+	int (*init)(const struct mxp_host *host, const struct mxp_config *cfg,
+		    void **instance_r, char *err, size_t errlen);
+	void (*destroy)(void *instance);
+
+	/* Optional begin/end hooks; the *_state_r pointers start NULL. */
+	int (*conn_begin)(struct mxp_event *ev, void **conn_state_r);
+	void (*conn_end)(struct mxp_event *ev);
+	int (*msg_begin)(struct mxp_event *ev, void **msg_state_r);
+	void (*msg_end)(struct mxp_event *ev, bool aborted);
+
+	/* Optional events; a NULL event counts as MXP_CONTINUE. */
+	enum mxp_verdict (*connect)(struct mxp_event *ev);
+	enum mxp_verdict (*helo)(struct mxp_event *ev, const char *helo);
+	enum mxp_verdict (*mail)(struct mxp_event *ev, const char *from);
+	enum mxp_verdict (*rcpt)(struct mxp_event *ev, const char *rcpt);
+	enum mxp_verdict (*header)(struct mxp_event *ev, const char *name, const char *value,
+				   unsigned index);
+	enum mxp_verdict (*eoh)(struct mxp_event *ev);
+	enum mxp_verdict (*body)(struct mxp_event *ev, const unsigned char *chunk, size_t len);
+	enum mxp_verdict (*eom)(struct mxp_event *ev);
+};
+
+/* Modules define their entry with this macro. */
+#define MXP_MODULE_DEFINE(var) const struct mxp_module *mxp_module_entry = &(var)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MXPARITY_MODULE_H */

@@ -1,0 +1,293 @@
+/*
+ * callbacks.c - thin libmilter handlers.  They turn milter events into
+ * pipeline calls and pipeline outcomes into SMTP replies and header
+ * edits; no policy logic lives here.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "log.h"
+#include "pipeline.h"
+#include "policy.h"
+
+static atomic_int active_connections;
+
+int
+mxp_callbacks_active(void)
+{
+	return atomic_load(&active_connections);
+}
+
+/* session_of - the connection's session, with the log prefix brought up to date */
+static struct mxp_session *
+session_of(SMFICTX *ctx)
+{
+	struct mxp_session *s = smfi_getpriv(ctx);
+	const char *qid;
+
+	if (s == NULL)
+		return NULL;
+	qid = smfi_getsymval(ctx, "i");
+	if (qid != NULL)
+		mxp_session_set_queue_id(s, qid);
+	mxp_log_set_queue_id(mxp_session_queue_id(s));
+	return s;
+}
+
+/* set_reply - smfi_setreply treats % as a format character */
+static void
+set_reply(SMFICTX *ctx, const struct mxp_outcome *out)
+{
+	char text[sizeof(out->text) * 2];
+	size_t o = 0;
+
+	for (const char *p = out->text; *p != '\0' && o + 2 < sizeof(text); p++) {
+		if (*p == '%')
+			text[o++] = '%';
+		text[o++] = *p;
+	}
+	text[o] = '\0';
+	if (out->rcode[0] != '\0' &&
+	    smfi_setreply(ctx, (char *)out->rcode, out->xcode[0] ? (char *)out->xcode : NULL,
+			  text) != MI_SUCCESS)
+		mxp_log(LOG_WARNING, "MTA refused reply %s %s %s", out->rcode, out->xcode, text);
+}
+
+/* to_status - a pipeline outcome as a milter status */
+static sfsistat
+to_status(SMFICTX *ctx, const struct mxp_outcome *out)
+{
+	switch (out->verdict) {
+	case MXP_TEMPFAIL:
+		set_reply(ctx, out);
+		return SMFIS_TEMPFAIL;
+	case MXP_REJECT:
+		set_reply(ctx, out);
+		return SMFIS_REJECT;
+	case MXP_DISCARD:
+		return SMFIS_DISCARD;
+	case MXP_ERROR:
+		return SMFIS_TEMPFAIL;
+	default:
+		return SMFIS_CONTINUE;
+	}
+}
+
+/* sockaddr_text - the client's address as text, "unknown" for none */
+static void
+sockaddr_text(const struct sockaddr *sa, char *buf, size_t len, int *family_r)
+{
+	*family_r = AF_UNSPEC;
+	snprintf(buf, len, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+			  (socklen_t)len);
+		*family_r = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  buf, (socklen_t)len);
+		*family_r = AF_INET6;
+	}
+}
+
+static sfsistat
+on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct mxp_policy *pol = mxp_policy_acquire();
+	struct mxp_session *s;
+	struct mxp_outcome out;
+	char addr[INET6_ADDRSTRLEN];
+	int family;
+
+	atomic_fetch_add(&active_connections, 1);
+	mxp_log_set_queue_id(NULL);
+	if (pol == NULL) {
+		mxp_log(LOG_ERR, "no policy loaded; refusing connection");
+		return SMFIS_TEMPFAIL;
+	}
+	sockaddr_text(hostaddr, addr, sizeof(addr), &family);
+	s = mxp_session_new(pol, hostname, addr, family);
+	mxp_policy_unref(pol);
+	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+		mxp_session_free(s);
+		return SMFIS_TEMPFAIL;
+	}
+	mxp_session_connect(s, &out);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_helo(SMFICTX *ctx, char *helo)
+{
+	struct mxp_session *s = session_of(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_helo(s, helo, &out);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct mxp_session *s = smfi_getpriv(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_mail(s, argv[0], smfi_getsymval(ctx, "{auth_authen}"), &out);
+	session_of(ctx);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct mxp_session *s = session_of(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_rcpt(s, argv[0], &out);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_data(SMFICTX *ctx)
+{
+	return session_of(ctx) != NULL ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+on_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct mxp_session *s = session_of(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_header(s, name, value, &out);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_eoh(SMFICTX *ctx)
+{
+	struct mxp_session *s = session_of(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_eoh(s, &out);
+	return to_status(ctx, &out);
+}
+
+static sfsistat
+on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct mxp_session *s = session_of(ctx);
+	struct mxp_outcome out;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	mxp_session_body(s, chunk, len, &out);
+	return to_status(ctx, &out);
+}
+
+/* apply_edits - removals first (highest index first), then additions on top */
+static int
+apply_edits(SMFICTX *ctx, const struct mxp_final *fin)
+{
+	for (guint i = 0; i < fin->removals->len; i++) {
+		const struct mxp_header_edit *e = g_ptr_array_index(fin->removals, i);
+
+		if (smfi_chgheader(ctx, e->name, (int)e->index, NULL) != MI_SUCCESS)
+			return -1;
+	}
+	/* Inserting each at the top in reverse keeps module order. */
+	for (guint i = fin->additions->len; i > 0; i--) {
+		const struct mxp_header_edit *e = g_ptr_array_index(fin->additions, i - 1);
+
+		if (smfi_insheader(ctx, 0, e->name, e->value) != MI_SUCCESS)
+			return -1;
+	}
+	if (fin->quarantine != NULL && fin->outcome.verdict == MXP_QUARANTINE &&
+	    smfi_quarantine(ctx, (char *)fin->quarantine) != MI_SUCCESS)
+		return -1;
+	return 0;
+}
+
+static sfsistat
+on_eom(SMFICTX *ctx)
+{
+	struct mxp_session *s = session_of(ctx);
+	const struct mxp_final *fin;
+	sfsistat status;
+
+	if (s == NULL)
+		return SMFIS_TEMPFAIL;
+	fin = mxp_session_eom(s);
+	status = to_status(ctx, &fin->outcome);
+	if (status == SMFIS_CONTINUE && fin->removals != NULL && apply_edits(ctx, fin) < 0) {
+		/* The MTA would deliver the message without our headers: refuse instead. */
+		mxp_log(LOG_ERR, "MTA refused a header change; deferring the message");
+		smfi_setreply(ctx, "451", "4.3.0", "Temporary failure in mail filter");
+		status = SMFIS_TEMPFAIL;
+	}
+	mxp_log(LOG_INFO, "%s%s", fin->summary,
+		status == SMFIS_TEMPFAIL && fin->outcome.verdict < MXP_TEMPFAIL ? " (deferred)" : "");
+	mxp_session_abort(s); /* the message is over for the modules */
+	return status;
+}
+
+static sfsistat
+on_abort(SMFICTX *ctx)
+{
+	struct mxp_session *s = session_of(ctx);
+
+	if (s != NULL)
+		mxp_session_abort(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+on_close(SMFICTX *ctx)
+{
+	struct mxp_session *s = smfi_getpriv(ctx);
+
+	if (s != NULL) {
+		smfi_setpriv(ctx, NULL);
+		mxp_session_free(s);
+	}
+	mxp_log_set_queue_id(NULL);
+	atomic_fetch_sub(&active_connections, 1);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc mxp_milter_desc = {
+	.xxfi_name = "mxparityd",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = on_connect,
+	.xxfi_helo = on_helo,
+	.xxfi_envfrom = on_envfrom,
+	.xxfi_envrcpt = on_envrcpt,
+	.xxfi_header = on_header,
+	.xxfi_eoh = on_eoh,
+	.xxfi_body = on_body,
+	.xxfi_eom = on_eom,
+	.xxfi_abort = on_abort,
+	.xxfi_close = on_close,
+	.xxfi_data = on_data,
+};

@@ -1,0 +1,14 @@
+/*
+ * callbacks.h - the libmilter description of mxparityd.
+ */
+#ifndef MXP_CALLBACKS_H
+#define MXP_CALLBACKS_H
+
+#include <libmilter/mfapi.h>
+
+extern struct smfiDesc mxp_milter_desc;
+
+/* mxp_callbacks_active - connections open right now */
+int mxp_callbacks_active(void);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * host.c - binds struct mxp_host to the core's config, result and log code.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "host.h"
+#include "log.h"
+#include "modcfg.h"
+#include "result.h"
+
+/* host_set_reply - varargs trampoline */
+static void __attribute__((format(printf, 4, 5)))
+host_set_reply(struct mxp_result *res, const char *rcode, const char *xcode, const char *fmt, ...)
+{
+	char text[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mxp_result_set_reply(res, rcode, xcode, "%s", text);
+}
+
+/* host_set_token - varargs trampoline */
+static void __attribute__((format(printf, 2, 3)))
+host_set_token(struct mxp_result *res, const char *fmt, ...)
+{
+	char text[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mxp_result_set_token(res, "%s", text);
+}
+
+/* host_log - varargs trampoline */
+static void __attribute__((format(printf, 2, 3)))
+host_log(int priority, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	mxp_log(priority, "%s", text);
+}
+
+const struct mxp_host mxp_host_api = {
+	.abi = MXP_MODULE_ABI,
+	.cfg_string = mxp_cfg_string,
+	.cfg_int = mxp_cfg_int,
+	.cfg_bool = mxp_cfg_bool,
+	.cfg_list_count = mxp_cfg_list_count,
+	.cfg_list_item = mxp_cfg_list_item,
+	.cfg_for_domain = mxp_cfg_for_domain,
+	.set_reply = host_set_reply,
+	.set_token = host_set_token,
+	.add_header = mxp_result_add_header,
+	.remove_header = mxp_result_remove_header,
+	.set_quarantine = mxp_result_set_quarantine,
+	.log = host_log,
+};

@@ -1,0 +1,361 @@
+/*
+ * main.c - mxparityd: options, the milter socket, privileges, signals.
+ *
+ * Startup order follows clamav-milter: load policy, umask, open the
+ * socket, chown/chmod it, drop privileges, then serve.  libmilter's own
+ * signal thread stops the milter on SIGHUP, so smfi_main runs on a
+ * second thread and the main thread sigwaits: Linux hands a process
+ * signal to the thread group leader first when it is waiting for it,
+ * so SIGHUP reaches us and reloads instead.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "callbacks.h"
+#include "counters.h"
+#include "log.h"
+#include "modreg.h"
+#include "policy.h"
+
+struct options {
+	const char *policy;
+	const char *socket;
+	const char *user;
+	const char *hostname;
+	const char *module_dir;
+	const char *socket_group;
+	mode_t socket_mode;
+	int grace_seconds;
+	bool foreground;
+};
+
+static atomic_bool milter_finished;
+
+/* notify - sd_notify when built with systemd, else nothing */
+static void
+notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* usage - to stderr, exit 2 */
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+		"usage: mxparityd [-f] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
+		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
+		"  -c POLICY     policy file (default %s)\n"
+		"  -p SOCKET     unix:PATH or inet:PORT@ADDR (default %s)\n"
+		"  -f            stay attached and log to stderr as well as syslog\n"
+		"  -u USER[:GROUP]  drop to this user after opening the socket\n"
+		"  -n HOSTNAME   this host's name in the policy's mx map (default: gethostname)\n"
+		"  -M DIR        module directory (default %s)\n"
+		"  -m MODE       octal mode of a unix socket (default 0660)\n"
+		"  -g GROUP      group of a unix socket\n"
+		"  -t SECONDS    how long SIGTERM waits for open transactions (default 30)\n",
+		DEFAULT_POLICY, DEFAULT_SOCKET, MODULEDIR);
+	exit(2);
+}
+
+/* parse_options - argv into opts */
+static void
+parse_options(int argc, char **argv, struct options *opts)
+{
+	int c;
+
+	*opts = (struct options){
+		.policy = DEFAULT_POLICY,
+		.socket = DEFAULT_SOCKET,
+		.module_dir = MODULEDIR,
+		.socket_mode = 0660,
+		.grace_seconds = 30,
+	};
+	while ((c = getopt(argc, argv, "c:p:fu:n:M:m:g:t:h")) != -1) {
+		char *end;
+
+		switch (c) {
+		case 'c': opts->policy = optarg; break;
+		case 'p': opts->socket = optarg; break;
+		case 'f': opts->foreground = true; break;
+		case 'u': opts->user = optarg; break;
+		case 'n': opts->hostname = optarg; break;
+		case 'M': opts->module_dir = optarg; break;
+		case 'g': opts->socket_group = optarg; break;
+		case 'm':
+			opts->socket_mode = (mode_t)strtoul(optarg, &end, 8);
+			if (*end != '\0' || opts->socket_mode > 0777)
+				usage();
+			break;
+		case 't':
+			opts->grace_seconds = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || opts->grace_seconds < 0)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+/* die - startup failures only: say why and exit */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int status, const char *fmt, ...)
+{
+	char msg[1536];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mxp_log(LOG_ERR, "fatal: %s", msg);
+	fprintf(stderr, "mxparityd: %s\n", msg);
+	notify("STATUS=startup failed");
+	exit(status);
+}
+
+/* own_hostname - -n, else gethostname */
+static const char *
+own_hostname(const struct options *opts)
+{
+	static char name[256];
+
+	if (opts->hostname != NULL)
+		return opts->hostname;
+	if (gethostname(name, sizeof(name) - 1) < 0)
+		die(1, "gethostname: %s", strerror(errno));
+	return name;
+}
+
+/* log_policy - the line at startup and after every reload */
+static void
+log_policy(const struct mxp_policy *pol)
+{
+	char modules[256];
+
+	mxp_policy_module_names(pol, modules, sizeof(modules));
+	mxp_log(LOG_INFO, "policy loaded: version=%s digest=sha256:%s host=%s tier=%s modules=%s",
+		pol->version, pol->digest, pol->self->name, pol->self->tier, modules);
+}
+
+/* load_policy - fresh snapshot; NULL with err filled on failure */
+static struct mxp_policy *
+load_policy(const struct options *opts, char *err, size_t errlen)
+{
+	struct mxp_policy *pol;
+	const char *why;
+
+	/* Modules installed since the last load become available on reload. */
+	if (mxp_modreg_load_dir(opts->module_dir, &why) < 0) {
+		snprintf(err, errlen, "%s", why);
+		return NULL;
+	}
+	if (mxp_policy_load(opts->policy, own_hostname(opts), &pol, err, errlen) < 0)
+		return NULL;
+	return pol;
+}
+
+/* fix_socket - mode and group of a unix socket, before dropping root */
+static void
+fix_socket(const struct options *opts)
+{
+	const char *path;
+
+	if (strncmp(opts->socket, "unix:", 5) == 0)
+		path = opts->socket + 5;
+	else if (strncmp(opts->socket, "local:", 6) == 0)
+		path = opts->socket + 6;
+	else if (opts->socket[0] == '/')
+		path = opts->socket;
+	else
+		return;
+	if (opts->socket_group != NULL) {
+		struct group *gr = getgrnam(opts->socket_group);
+
+		if (gr == NULL)
+			die(1, "socket group %s does not exist", opts->socket_group);
+		if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
+			die(1, "chown %s: %s", path, strerror(errno));
+	}
+	if (chmod(path, opts->socket_mode) < 0)
+		die(1, "chmod %s: %s", path, strerror(errno));
+}
+
+/* drop_privileges - -u USER[:GROUP]; verified, because a half drop is worse than none */
+static void
+drop_privileges(const char *spec)
+{
+	char user[128];
+	const char *colon = strchr(spec, ':');
+	struct passwd *pw;
+	gid_t gid;
+
+	snprintf(user, sizeof(user), "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+	pw = getpwnam(user);
+	if (pw == NULL)
+		die(1, "user %s does not exist", user);
+	gid = pw->pw_gid;
+	if (colon != NULL) {
+		struct group *gr = getgrnam(colon + 1);
+		if (gr == NULL)
+			die(1, "group %s does not exist", colon + 1);
+		gid = gr->gr_gid;
+	}
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0)
+		die(1, "cannot become %s: %s", spec, strerror(errno));
+	if (setuid(0) == 0 && pw->pw_uid != 0)
+		die(1, "privileges were not dropped: setuid(0) still works");
+}
+
+/* milter_thread - libmilter's accept loop */
+static void *
+milter_thread(void *arg)
+{
+	(void)arg;
+	if (smfi_main() != MI_SUCCESS)
+		mxp_log(LOG_ERR, "milter main loop failed");
+	atomic_store(&milter_finished, true);
+	return NULL;
+}
+
+/* reload - SIGHUP: a bad policy is refused and the old one keeps serving */
+static void
+reload(const struct options *opts)
+{
+	char err[1536];
+	struct mxp_policy *pol, *old;
+
+	notify("RELOADING=1");
+	pol = load_policy(opts, err, sizeof(err));
+	if (pol == NULL) {
+		old = mxp_policy_acquire();
+		mxp_log(LOG_ERR, "policy reload refused: %s; still serving version=%s digest=sha256:%s",
+			err, old->version, old->digest);
+		mxp_policy_unref(old);
+	} else {
+		mxp_policy_install(pol);
+		log_policy(pol);
+	}
+	notify("READY=1");
+}
+
+/* log_counters_if_due - every counters_interval minutes of the current policy */
+static void
+log_counters_if_due(time_t *last)
+{
+	struct mxp_policy *pol = mxp_policy_acquire();
+	time_t now = time(NULL);
+	char line[512];
+
+	if (pol->counters_interval > 0 && now - *last >= pol->counters_interval * 60) {
+		mxp_counters_format(line, sizeof(line));
+		mxp_log(LOG_INFO, "%s", line);
+		*last = now;
+	}
+	mxp_policy_unref(pol);
+}
+
+/* graceful_stop - stop accepting, give open transactions a bounded time */
+static void
+graceful_stop(const struct options *opts, pthread_t thread)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	int waited = 0;
+
+	notify("STOPPING=1");
+	mxp_log(LOG_INFO, "stopping: %d connection(s) open, waiting up to %d s",
+		mxp_callbacks_active(), opts->grace_seconds);
+	smfi_stop();
+	while ((mxp_callbacks_active() > 0 || !atomic_load(&milter_finished)) &&
+	       waited < opts->grace_seconds * 10) {
+		nanosleep(&pause, NULL);
+		waited++;
+	}
+	if (atomic_load(&milter_finished))
+		pthread_join(thread, NULL);
+	mxp_log(LOG_INFO, "stopped with %d connection(s) still open", mxp_callbacks_active());
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opts;
+	struct mxp_policy *pol;
+	char err[1536];
+	sigset_t sigs;
+	pthread_t thread;
+	time_t last_counters = time(NULL);
+
+	parse_options(argc, argv, &opts);
+	mxp_log_open("mxparityd", opts.foreground, true);
+
+	pol = load_policy(&opts, err, sizeof(err));
+	if (pol == NULL)
+		die(2, "%s", err);
+	mxp_policy_install(pol);
+
+	umask(0077);
+	if (smfi_setconn((char *)opts.socket) != MI_SUCCESS)
+		die(1, "invalid socket %s", opts.socket);
+	if (smfi_register(mxp_milter_desc) != MI_SUCCESS)
+		die(1, "smfi_register failed");
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		die(1, "cannot open socket %s (in use, or no permission?)", opts.socket);
+	fix_socket(&opts);
+	if (opts.user != NULL)
+		drop_privileges(opts.user);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
+		die(1, "cannot start the milter thread");
+
+	log_policy(pol);
+	mxp_log(LOG_INFO, "mxparityd %s serving on %s as uid %d", PACKAGE_VERSION, opts.socket,
+		(int)getuid());
+	notify("READY=1");
+
+	for (;;) {
+		struct timespec tick = {1, 0};
+		int sig = sigtimedwait(&sigs, NULL, &tick);
+
+		if (sig == SIGHUP)
+			reload(&opts);
+		else if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (atomic_load(&milter_finished)) {
+			mxp_log(LOG_ERR, "milter loop ended unexpectedly; exiting");
+			return 1;
+		}
+		log_counters_if_due(&last_counters);
+	}
+	graceful_stop(&opts, thread);
+	return 0;
+}

@@ -1,0 +1,641 @@
+/*
+ * pipeline.c - dispatches every SMTP event to every active module of the
+ * session's policy snapshot, merges verdicts by severity, enforces the
+ * core's input bounds, and builds the end-of-message decision.
+ *
+ * A module that says ACCEPT is done for the rest of the message; a
+ * module that fails gets its on_error action, never a silent pass.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "counters.h"
+#include "host.h"
+#include "log.h"
+#include "modcfg.h"
+#include "pipeline.h"
+#include "policy.h"
+#include "verdict.h"
+
+struct mxp_session {
+	struct mxp_policy *pol;
+	struct mxp_conn conn;
+	char *client_name, *client_addr, *helo, *auth_authen;
+	char hop[300];
+	bool trusted_net;          /* client address in trusted_networks */
+	bool conn_decided;         /* a connect/helo verdict ended the session */
+	void **conn_state;         /* per module */
+
+	/* The current message. */
+	bool in_msg;
+	bool msg_decided;          /* rejected before EOM: ignore further events */
+	bool skip_modules;         /* trusted client: no checks */
+	char *queue_id;
+	char *mail_from;
+	GPtrArray *rcpts;          /* char * */
+	struct mxp_msg msg;
+	void **msg_state;          /* per module */
+	bool *done;                /* module said ACCEPT */
+	struct mxp_result *results;
+	GHashTable *header_counts; /* lower-case name -> count */
+	size_t nheaders;
+	unsigned rcpt_rejected;
+	struct mxp_outcome decided; /* what ended the message before EOM */
+	struct timespec started;
+	struct mxp_final fin;
+};
+
+static void final_clear(struct mxp_final *fin);
+
+/* module_count - modules of the pinned snapshot */
+static size_t
+module_count(const struct mxp_session *s)
+{
+	return s->pol->nmodules;
+}
+
+/* make_event - the per-call view a module gets */
+static struct mxp_event
+make_event(struct mxp_session *s, size_t i)
+{
+	struct mxp_event ev = {
+		.host = &mxp_host_api,
+		.instance = s->pol->modules[i].instance,
+		.conn_state = s->conn_state[i],
+		.msg_state = s->msg_state != NULL ? s->msg_state[i] : NULL,
+		.conn = &s->conn,
+		.msg = s->in_msg ? &s->msg : NULL,
+		.result = s->results != NULL ? &s->results[i] : NULL,
+	};
+	return ev;
+}
+
+/* outcome_set - a decisive reply from the core itself */
+static void
+outcome_set(struct mxp_outcome *out, enum mxp_verdict v, const char *rcode, const char *xcode,
+	    const char *text)
+{
+	out->verdict = v;
+	snprintf(out->rcode, sizeof(out->rcode), "%s", rcode);
+	snprintf(out->xcode, sizeof(out->xcode), "%s", xcode);
+	snprintf(out->text, sizeof(out->text), "%s", text);
+}
+
+/* default_reply - the core's words when a module gave a verdict without a reply */
+static void
+default_reply(struct mxp_outcome *out, enum mxp_verdict v, const char *module, bool failed)
+{
+	char text[200];
+
+	if (v == MXP_TEMPFAIL) {
+		snprintf(text, sizeof(text), failed ? "Temporary failure in mail filter (%s)"
+						    : "Try again later (%s)",
+			 module);
+		outcome_set(out, v, "451", failed ? "4.3.0" : "4.7.1", text);
+	} else if (v == MXP_REJECT) {
+		snprintf(text, sizeof(text), failed ? "Mail filter failure (%s)"
+						    : "Message rejected by policy (%s)",
+			 module);
+		outcome_set(out, v, "550", failed ? "5.3.0" : "5.7.1", text);
+	} else {
+		outcome_set(out, v, "", "", "");
+	}
+}
+
+/* apply_module_verdict - map errors, remember the worst, keep the reply */
+static void
+apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const char *event,
+		     struct mxp_outcome *out, bool sticky)
+{
+	const struct mxp_policy_module *pm = &s->pol->modules[i];
+	struct mxp_result *res = s->results != NULL ? &s->results[i] : NULL;
+	bool failed = false;
+
+	if (v == MXP_ERROR) {
+		failed = true;
+		v = pm->on_error;
+		mxp_counter_add(MXP_CNT_MODULE_ERRORS, 1);
+		mxp_log(LOG_ERR, "module %s failed at %s; on_error=%s", pm->mod->name, event,
+			mxp_verdict_name(v == MXP_CONTINUE ? MXP_ACCEPT : v));
+		if (res != NULL && res->token[0] == '\0')
+			mxp_result_set_token(res, "%s=error", pm->mod->name);
+		if (res != NULL)
+			mxp_result_clear_reply(res); /* a failing module's own reply is not trusted */
+	}
+	if (v < MXP_CONTINUE || v > MXP_DISCARD)
+		v = MXP_TEMPFAIL; /* a module returned garbage: fail safe */
+	if (res != NULL && sticky)
+		res->verdict = mxp_verdict_merge(res->verdict, v);
+	if (v == MXP_ACCEPT && s->done != NULL)
+		s->done[i] = true;
+	if (v > out->verdict) {
+		if (res != NULL && res->has_reply && !failed)
+			outcome_set(out, v, res->rcode, res->xcode, res->text);
+		else
+			default_reply(out, v, pm->mod->name, failed);
+	}
+}
+
+/* active - should module i see message events now */
+static bool
+active(const struct mxp_session *s, size_t i)
+{
+	return !s->skip_modules && (s->done == NULL || !s->done[i]);
+}
+
+enum event_kind { EV_CONNECT, EV_HELO, EV_MAIL, EV_RCPT, EV_HEADER, EV_EOH, EV_BODY, EV_EOM };
+
+static const char *const event_names[] = {"connect", "helo", "mail", "rcpt",
+					  "header", "eoh", "body", "eom"};
+
+/* Arguments of the event being dispatched; each kind uses a few. */
+struct event_args {
+	const char *text;          /* helo, sender, recipient or header name */
+	const char *value;         /* header value */
+	unsigned index;            /* header index among its name */
+	const unsigned char *chunk;
+	size_t len;
+};
+
+/* call_event - one module's handler for kind; a missing one continues */
+static enum mxp_verdict
+call_event(const struct mxp_module *m, struct mxp_event *ev, enum event_kind kind,
+	   const struct event_args *a)
+{
+	switch (kind) {
+	case EV_CONNECT: return m->connect ? m->connect(ev) : MXP_CONTINUE;
+	case EV_HELO: return m->helo ? m->helo(ev, a->text) : MXP_CONTINUE;
+	case EV_MAIL: return m->mail ? m->mail(ev, a->text) : MXP_CONTINUE;
+	case EV_RCPT: return m->rcpt ? m->rcpt(ev, a->text) : MXP_CONTINUE;
+	case EV_HEADER: return m->header ? m->header(ev, a->text, a->value, a->index) : MXP_CONTINUE;
+	case EV_EOH: return m->eoh ? m->eoh(ev) : MXP_CONTINUE;
+	case EV_BODY: return m->body ? m->body(ev, a->chunk, a->len) : MXP_CONTINUE;
+	case EV_EOM: return m->eom ? m->eom(ev) : MXP_CONTINUE;
+	}
+	return MXP_ERROR;
+}
+
+/*
+ * dispatch - every active module in policy order.  Connection events are
+ * not sticky: they decide now or not at all; message events also count
+ * toward the module's verdict at end of message.
+ */
+static void
+dispatch(struct mxp_session *s, enum event_kind kind, const struct event_args *a,
+	 struct mxp_outcome *out)
+{
+	bool sticky = kind >= EV_MAIL;
+
+	for (size_t i = 0; i < module_count(s); i++) {
+		struct mxp_event ev;
+
+		if (!active(s, i))
+			continue;
+		ev = make_event(s, i);
+		apply_module_verdict(s, i, call_event(s->pol->modules[i].mod, &ev, kind, a),
+				     event_names[kind], out, sticky);
+	}
+}
+
+struct mxp_session *
+mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *client_addr,
+		int family)
+{
+	struct mxp_session *s = g_new0(struct mxp_session, 1);
+	const struct mxp_mx_host *peer;
+
+	s->pol = mxp_policy_ref(pol);
+	s->client_name = g_strdup(client_name != NULL ? client_name : "unknown");
+	s->client_addr = g_strdup(client_addr != NULL ? client_addr : "unknown");
+	s->conn_state = g_new0(void *, module_count(s) ? module_count(s) : 1);
+	s->rcpts = g_ptr_array_new_with_free_func(g_free);
+	s->header_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s->trusted_net = mxp_cidr_match_any(pol->trusted, pol->ntrusted, s->client_addr);
+	peer = mxp_policy_peer_by_addr(pol, s->client_addr);
+	if (s->trusted_net)
+		snprintf(s->hop, sizeof(s->hop), "trusted");
+	else if (peer != NULL)
+		snprintf(s->hop, sizeof(s->hop), "relay:%s", peer->name);
+	else
+		snprintf(s->hop, sizeof(s->hop), "edge");
+	s->conn = (struct mxp_conn){
+		.client_name = s->client_name,
+		.client_addr = s->client_addr,
+		.client_family = family,
+		.hop = s->hop,
+		.own_host = pol->self != NULL ? pol->self->name : "",
+		.own_tier = pol->self != NULL ? pol->self->tier : "",
+	};
+	mxp_counter_add(MXP_CNT_CONNECTIONS, 1);
+	return s;
+}
+
+const struct mxp_policy *
+mxp_session_policy(const struct mxp_session *s)
+{
+	return s->pol;
+}
+
+const char *
+mxp_session_hop(const struct mxp_session *s)
+{
+	return s->hop;
+}
+
+/* msg_end - end the current message for every module */
+static void
+msg_end(struct mxp_session *s, bool aborted)
+{
+	if (!s->in_msg)
+		return;
+	for (size_t i = 0; i < module_count(s); i++) {
+		const struct mxp_module *m = s->pol->modules[i].mod;
+		struct mxp_event ev = make_event(s, i);
+
+		if (m->msg_end != NULL && !s->skip_modules)
+			m->msg_end(&ev, aborted);
+		mxp_result_release(&s->results[i]);
+	}
+	g_free(s->results);
+	g_free(s->msg_state);
+	g_free(s->done);
+	s->results = NULL;
+	s->msg_state = NULL;
+	s->done = NULL;
+	g_free(s->mail_from);
+	g_free(s->queue_id);
+	s->mail_from = s->queue_id = NULL;
+	g_ptr_array_set_size(s->rcpts, 0);
+	g_hash_table_remove_all(s->header_counts);
+	final_clear(&s->fin);
+	s->in_msg = s->msg_decided = false;
+	s->nheaders = 0;
+	s->rcpt_rejected = 0;
+	memset(&s->msg, 0, sizeof(s->msg));
+}
+
+void
+mxp_session_free(struct mxp_session *s)
+{
+	if (s == NULL)
+		return;
+	msg_end(s, true);
+	for (size_t i = 0; i < module_count(s); i++) {
+		const struct mxp_module *m = s->pol->modules[i].mod;
+		struct mxp_event ev = make_event(s, i);
+
+		if (m->conn_end != NULL && !s->trusted_net)
+			m->conn_end(&ev);
+	}
+	mxp_policy_unref(s->pol);
+	g_free(s->conn_state);
+	g_free(s->client_name);
+	g_free(s->client_addr);
+	g_free(s->helo);
+	g_free(s->auth_authen);
+	g_ptr_array_free(s->rcpts, TRUE);
+	g_hash_table_destroy(s->header_counts);
+	g_free(s);
+}
+
+void
+mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->trusted_net) {
+		mxp_counter_add(MXP_CNT_TRUSTED, 1);
+		return;
+	}
+	for (size_t i = 0; i < module_count(s); i++) {
+		const struct mxp_module *m = s->pol->modules[i].mod;
+		struct mxp_event ev = make_event(s, i);
+
+		if (m->conn_begin != NULL && m->conn_begin(&ev, &s->conn_state[i]) < 0)
+			apply_module_verdict(s, i, MXP_ERROR, "conn_begin", out, false);
+	}
+	dispatch(s, EV_CONNECT, &(struct event_args){0}, out);
+	s->conn_decided = out->verdict >= MXP_TEMPFAIL;
+}
+void
+mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	g_free(s->helo);
+	s->helo = g_strndup(helo != NULL ? helo : "", 255);
+	s->conn.helo = s->helo;
+	if (s->trusted_net || s->conn_decided)
+		return;
+	dispatch(s, EV_HELO, &(struct event_args){.text = s->helo}, out);
+}
+/* msg_begin - fresh per-message state for every module */
+static void
+msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
+{
+	size_t n = module_count(s) ? module_count(s) : 1;
+
+	s->in_msg = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->mail_from = g_strndup(from, 512);
+	s->queue_id = g_strdup("NOQUEUE");
+	s->results = g_new0(struct mxp_result, n);
+	s->msg_state = g_new0(void *, n);
+	s->done = g_new0(bool, n);
+	for (size_t i = 0; i < module_count(s); i++)
+		mxp_result_init(&s->results[i]);
+	s->msg = (struct mxp_msg){
+		.queue_id = s->queue_id,
+		.mail_from = s->mail_from,
+		.rcpts = (const char *const *)s->rcpts->pdata,
+	};
+	if (s->skip_modules)
+		return;
+	for (size_t i = 0; i < module_count(s); i++) {
+		const struct mxp_module *m = s->pol->modules[i].mod;
+		struct mxp_event ev = make_event(s, i);
+
+		if (m->msg_begin != NULL && m->msg_begin(&ev, &s->msg_state[i]) < 0)
+			apply_module_verdict(s, i, MXP_ERROR, "msg_begin", out, true);
+	}
+}
+
+/* strip_brackets - "<a@b>" to "a@b", bounded */
+static char *
+strip_brackets(const char *addr)
+{
+	size_t len;
+
+	if (addr == NULL)
+		return g_strdup("");
+	while (*addr == ' ')
+		addr++;
+	if (*addr == '<')
+		addr++;
+	len = strcspn(addr, ">");
+	return g_strndup(addr, len > 512 ? 512 : len);
+}
+
+/* decide_message - a verdict before EOM ends the message; log it */
+static void
+decide_message(struct mxp_session *s, const char *stage, const struct mxp_outcome *out)
+{
+	if (out->verdict < MXP_TEMPFAIL)
+		return;
+	s->msg_decided = true;
+	s->decided = *out;
+	mxp_counter_action(out->verdict);
+	mxp_log(LOG_INFO, "%s: %s from %s[%s]: %s %s %s; from=<%s> hop=%s", mxp_verdict_name(out->verdict),
+		stage, s->client_name, s->client_addr, out->rcode, out->xcode, out->text,
+		s->mail_from != NULL ? s->mail_from : "", s->hop);
+}
+
+void
+mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authen,
+		 struct mxp_outcome *out)
+{
+	char *bare = strip_brackets(from);
+
+	memset(out, 0, sizeof(*out));
+	msg_end(s, true); /* a new MAIL without an abort: the previous one is over */
+	g_free(s->auth_authen);
+	s->auth_authen = auth_authen != NULL && auth_authen[0] != '\0' ? g_strndup(auth_authen, 255)
+								      : NULL;
+	s->conn.auth_authen = s->auth_authen;
+	s->skip_modules = s->trusted_net || s->auth_authen != NULL;
+	if (s->auth_authen != NULL && !s->trusted_net)
+		snprintf(s->hop, sizeof(s->hop), "trusted");
+	msg_begin(s, bare, out);
+	g_free(bare);
+	if (s->conn_decided) {
+		s->msg_decided = true;
+		return;
+	}
+	if (!s->skip_modules)
+		dispatch(s, EV_MAIL, &(struct event_args){.text = s->mail_from}, out);
+	decide_message(s, "MAIL", out);
+}
+void
+mxp_session_rcpt(struct mxp_session *s, const char *rcpt, struct mxp_outcome *out)
+{
+	char *addr = strip_brackets(rcpt);
+
+	memset(out, 0, sizeof(*out));
+	if (!s->in_msg || s->msg_decided) {
+		g_free(addr);
+		return;
+	}
+	if (s->pol->limits.max_recipients > 0 &&
+	    (long long)s->rcpts->len >= s->pol->limits.max_recipients) {
+		outcome_set(out, MXP_TEMPFAIL, "452", "4.5.3", "Too many recipients");
+	} else if (!s->skip_modules) {
+		dispatch(s, EV_RCPT, &(struct event_args){.text = addr}, out);
+		/* A per-recipient reply must not leak into the next recipient or EOM. */
+		for (size_t i = 0; i < module_count(s); i++)
+			mxp_result_clear_reply(&s->results[i]);
+	}
+	if (out->verdict >= MXP_TEMPFAIL && out->verdict != MXP_DISCARD) {
+		s->rcpt_rejected++;
+		mxp_counter_add(MXP_CNT_RCPT_REJECTED, 1);
+		mxp_log(LOG_INFO, "%s: RCPT from %s[%s]: %s %s %s; from=<%s> to=<%s> hop=%s",
+			mxp_verdict_name(out->verdict), s->client_name, s->client_addr, out->rcode,
+			out->xcode, out->text, s->mail_from, addr, s->hop);
+		g_free(addr);
+		return;
+	}
+	g_ptr_array_add(s->rcpts, addr);
+	s->msg.nrcpt = s->rcpts->len;
+	s->msg.rcpts = (const char *const *)s->rcpts->pdata;
+	decide_message(s, "RCPT", out);
+}
+void
+mxp_session_header(struct mxp_session *s, const char *name, const char *value,
+		   struct mxp_outcome *out)
+{
+	size_t nlen = strlen(name), vlen = strlen(value);
+	char *lower;
+	unsigned index;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->in_msg || s->msg_decided)
+		return;
+	s->msg.size += nlen + vlen + 4; /* "Name: value\r\n" */
+	if ((long long)(nlen + vlen) > s->pol->limits.max_header_length) {
+		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message header field too long");
+	} else if (s->pol->limits.max_headers > 0 &&
+		   (long long)++s->nheaders > s->pol->limits.max_headers) {
+		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Too many message header fields");
+	} else {
+		/* Index among headers of this name, as the MTA counts for removals. */
+		lower = g_ascii_strdown(name, -1);
+		index = GPOINTER_TO_UINT(g_hash_table_lookup(s->header_counts, lower)) + 1;
+		g_hash_table_replace(s->header_counts, lower, GUINT_TO_POINTER(index));
+		dispatch(s, EV_HEADER,
+			 &(struct event_args){.text = name, .value = value, .index = index}, out);
+	}
+	decide_message(s, "header", out);
+}
+void
+mxp_session_eoh(struct mxp_session *s, struct mxp_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->in_msg || s->msg_decided)
+		return;
+	s->msg.size += 2;
+	dispatch(s, EV_EOH, &(struct event_args){0}, out);
+	decide_message(s, "end of headers", out);
+}
+void
+mxp_session_body(struct mxp_session *s, const unsigned char *chunk, size_t len,
+		 struct mxp_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->in_msg || s->msg_decided)
+		return;
+	s->msg.size += len;
+	if ((long long)s->msg.size > s->pol->limits.max_message_size)
+		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message size exceeds fixed limit");
+	else
+		dispatch(s, EV_BODY, &(struct event_args){.chunk = chunk, .len = len}, out);
+	decide_message(s, "body", out);
+}
+/* compare_removals - by name, then highest index first so indexes stay valid */
+static gint
+compare_removals(gconstpointer a, gconstpointer b)
+{
+	const struct mxp_header_edit *x = *(const struct mxp_header_edit *const *)a;
+	const struct mxp_header_edit *y = *(const struct mxp_header_edit *const *)b;
+	int c = g_ascii_strcasecmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? 1 : x->index > y->index ? -1 : 0;
+}
+
+/* collect_edits - every module's header edits, deduplicated removals */
+static void
+collect_edits(struct mxp_session *s, struct mxp_final *fin)
+{
+	fin->removals = g_ptr_array_new();
+	fin->additions = g_ptr_array_new();
+	for (size_t i = 0; i < module_count(s); i++) {
+		GArray *edits = s->results[i].edits;
+
+		for (guint j = 0; j < edits->len; j++) {
+			const struct mxp_header_edit *e =
+				&g_array_index(edits, struct mxp_header_edit, j);
+			g_ptr_array_add(e->value != NULL ? fin->additions : fin->removals, (void *)e);
+		}
+		if (s->results[i].quarantine != NULL && fin->quarantine == NULL)
+			fin->quarantine = s->results[i].quarantine;
+	}
+	g_ptr_array_sort(fin->removals, compare_removals);
+	for (guint j = 1; j < fin->removals->len;) {
+		if (compare_removals(&fin->removals->pdata[j - 1], &fin->removals->pdata[j]) == 0)
+			g_ptr_array_remove_index(fin->removals, j);
+		else
+			j++;
+	}
+}
+
+/* format_summary - the one line per message of DESIGN.md */
+static void
+format_summary(struct mxp_session *s, struct mxp_final *fin)
+{
+	struct timespec now;
+	double ms;
+	size_t off;
+	const char *action;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - s->started.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - s->started.tv_nsec) / 1e6;
+	off = (size_t)snprintf(fin->summary, sizeof(fin->summary),
+			       "client=%s[%s] hop=%s from=<%s> rcpts=%u size=%zu", s->client_name,
+			       s->client_addr, s->hop, s->mail_from, s->rcpts->len, s->msg.size);
+	if (s->skip_modules)
+		off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
+					" checks=skipped:%s",
+					s->trusted_net ? "trusted_network" : "authenticated");
+	for (size_t i = 0; i < module_count(s) && !s->skip_modules; i++) {
+		const struct mxp_result *r = &s->results[i];
+
+		if (off >= sizeof(fin->summary))
+			break;
+		if (r->token[0] != '\0')
+			off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
+						" %s", r->token);
+		else
+			off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
+						" %s=%s", s->pol->modules[i].mod->name,
+						s->done[i] ? "accept" : "none");
+	}
+	action = fin->outcome.verdict == MXP_CONTINUE ? "accept"
+						      : mxp_verdict_name(fin->outcome.verdict);
+	if (off < sizeof(fin->summary))
+		snprintf(fin->summary + off, sizeof(fin->summary) - off,
+			 " action=%s policy=%.8s ms=%.1f", action, s->pol->digest, ms);
+}
+
+const struct mxp_final *
+mxp_session_eom(struct mxp_session *s)
+{
+	struct mxp_outcome *out = &s->fin.outcome;
+
+	final_clear(&s->fin);
+	if (!s->in_msg)
+		return &s->fin;
+	if (!s->msg_decided) {
+		dispatch(s, EV_EOM, &(struct event_args){0}, out);
+		/* Sticky verdicts from earlier events (TAG, QUARANTINE) count now. */
+		for (size_t i = 0; i < module_count(s); i++) {
+			if (s->results[i].verdict > out->verdict) {
+				struct mxp_outcome tmp = *out;
+
+				apply_module_verdict(s, i, s->results[i].verdict, "eom", &tmp, false);
+				*out = tmp;
+			}
+		}
+		collect_edits(s, &s->fin);
+		mxp_counter_add(MXP_CNT_MESSAGES, 1);
+		mxp_counter_action(out->verdict);
+	} else {
+		*out = s->decided;
+	}
+	format_summary(s, &s->fin);
+	return &s->fin;
+}
+void
+mxp_session_abort(struct mxp_session *s)
+{
+	msg_end(s, true);
+}
+
+void
+mxp_session_set_queue_id(struct mxp_session *s, const char *queue_id)
+{
+	if (!s->in_msg || queue_id == NULL || queue_id[0] == '\0')
+		return;
+	g_free(s->queue_id);
+	s->queue_id = g_strndup(queue_id, 63);
+	s->msg.queue_id = s->queue_id;
+}
+
+const char *
+mxp_session_queue_id(const struct mxp_session *s)
+{
+	return s->in_msg ? s->queue_id : "NOQUEUE";
+}
+
+/* final_clear - drop the last decision's arrays (the edits belong to results) */
+static void
+final_clear(struct mxp_final *fin)
+{
+	if (fin->removals != NULL)
+		g_ptr_array_free(fin->removals, TRUE);
+	if (fin->additions != NULL)
+		g_ptr_array_free(fin->additions, TRUE);
+	memset(fin, 0, sizeof(*fin));
+}
