@@ -125,6 +125,8 @@ apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const 
 			mxp_result_set_token(res, "%s=error", pm->mod->name);
 		if (res != NULL)
 			mxp_result_clear_reply(res); /* a failing module's own reply is not trusted */
+		if (s->done != NULL)
+			s->done[i] = true; /* its state is suspect: out for the rest of the message */
 	}
 	if (v < MXP_CONTINUE || v > MXP_DISCARD)
 		v = MXP_TEMPFAIL; /* a module returned garbage: fail safe */
@@ -180,15 +182,16 @@ call_event(const struct mxp_module *m, struct mxp_event *ev, enum event_kind kin
 }
 
 /*
- * dispatch - every active module in policy order.  Connection events are
- * not sticky: they decide now or not at all; message events also count
- * toward the module's verdict at end of message.
+ * dispatch - every active module in policy order.  Connection and
+ * recipient events are not sticky: they decide now, for the session or
+ * that recipient; message events also count toward the module's verdict
+ * at end of message.
  */
 static void
 dispatch(struct mxp_session *s, enum event_kind kind, const struct event_args *a,
 	 struct mxp_outcome *out)
 {
-	bool sticky = kind >= EV_MAIL;
+	bool sticky = kind == EV_MAIL || kind >= EV_HEADER;
 
 	for (size_t i = 0; i < module_count(s); i++) {
 		struct mxp_event ev;

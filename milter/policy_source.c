@@ -89,7 +89,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 {
 	char *contents = NULL, *dir = NULL;
 	GError *gerr = NULL;
-	guint file_index, line = 1;
+	guint file_index, line = 1, string_line = 0;
 	const char *p;
 	char where[1024];
 	int failed = 0;
@@ -132,10 +132,10 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 				p++;
 				continue;
 			}
-			if (c == '"')
-				state = DQUOTE;
-			else if (c == '\'')
-				state = SQUOTE;
+			if (c == '"' || c == '\'') {
+				state = c == '"' ? DQUOTE : SQUOTE;
+				string_line = line;
+			}
 			else if (c == 'i' && (p == contents || (!g_ascii_isalnum(p[-1]) && p[-1] != '_'))) {
 				const char *next;
 
@@ -183,7 +183,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 		failed = 1;
 	}
 	if (!failed && (state == DQUOTE || state == SQUOTE)) {
-		snprintf(err, errlen, "%s:%u: unterminated string", path, line);
+		snprintf(err, errlen, "%s:%u: unterminated string", path, string_line);
 		failed = 1;
 	}
 	/* Every file ends its last line, so the map stays one entry per line. */

@@ -150,28 +150,39 @@ itest_init() {
 # Stop daemons left over by an earlier, killed run of the same test (found
 # via their pid files below the old work dir) before it is wiped.
 _itest_reap_stale() {
-    local dir=$1 conf pid
+    local dir=$1 conf pid comm
     [ -d "$dir" ] || return 0
     for conf in "$dir"/postfix*/etc; do
         [ -f "$conf/main.cf" ] || continue
-        if postfix -c "$conf" status >/dev/null 2>&1; then
-            itest_log "stopping stale Postfix instance $conf"
+        pid=$(_pf_master_pid "$conf")
+        if [ -n "$pid" ] && _pf_running "$pid"; then
+            itest_log "stopping stale Postfix instance $conf (master pid $pid)"
             _pf_stop_conf "$conf"
         fi
     done
     if [ -f "$dir/sink.pid" ]; then
-        pid=$(cat "$dir/sink.pid")
-        if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = smtp-sink ]; then
-            itest_log "stopping stale smtp-sink pid $pid"
-            kill "$pid" 2>/dev/null
-        fi
+        echo "$(cat "$dir/sink.pid") smtp-sink" >>"$dir/tracked.pids"
     fi
+    [ -f "$dir/tracked.pids" ] || return 0
+    while read -r pid comm; do
+        if [ -z "$pid" ] || [ -z "$comm" ]; then continue; fi
+        # Same pid and same command name: still the process we started.
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
+            itest_log "stopping stale $comm pid $pid"
+            _itest_kill_pid "$pid"
+        fi
+    done <"$dir/tracked.pids"
 }
 
+# itest_track_pid PID...: kill PID (TERM, then KILL) at teardown.  Also
+# noted in $ITEST_DIR/tracked.pids with its command name, so a later run
+# can stop it if this run was SIGKILLed.
 itest_track_pid() {
     local p
     for p in "$@"; do
         ITEST_PIDS+=("$p")
+        printf '%s %s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)" \
+            >>"$ITEST_DIR/tracked.pids"
     done
 }
 
@@ -198,6 +209,10 @@ _itest_kill_pid() {
     # Reap it if it is our child; silences bash's "Terminated" notice.
     wait "$pid" 2>/dev/null
     return 0
+}
+
+_itest_pid_absent() {
+    [ ! -e "/proc/$1" ]
 }
 
 # True when PID no longer exists or is a zombie waiting to be reaped.
@@ -245,49 +260,35 @@ itest_teardown() {
 # Ports
 # ---------------------------------------------------------------------------
 
-# free_port: print a TCP port on 127.0.0.1 that nothing listens on.  Picks
-# from 20000-32767 (below the kernel's ephemeral range, so outgoing
-# connections do not grab it) and never hands out the same port twice in a
-# test (remembered in $ITEST_DIR/ports).
+# free_port: print a TCP port on 127.0.0.1 that nothing uses.  Picks from
+# 20000-32767 (below the kernel's ephemeral range, so outgoing connections
+# do not grab it between the probe and the bind) and never hands out the
+# same port twice in one test (remembered in $ITEST_DIR/ports).  At most
+# 200 candidates are probed.
 free_port() {
-    local used="${ITEST_DIR:-/tmp}/ports" port i
+    local used="${ITEST_DIR:-/tmp}/ports" port="" cand i
     touch "$used" 2>/dev/null
-    if command -v python3 >/dev/null 2>&1; then
-        port=$(python3 - "$used" <<'EOF'
-import random, socket, sys
-try:
-    used = set(open(sys.argv[1]).read().split())
-except OSError:
-    used = set()
-for _ in range(200):
-    p = random.randint(20000, 32767)
-    if str(p) in used:
-        continue
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-EOF
-)
-    else
-        # Fallback: a port that refuses connections is free enough.
-        for (( i = 0; i < 200; i++ )); do
-            port=$(( 20000 + RANDOM % 12768 ))
-            grep -qx "$port" "$used" 2>/dev/null && continue
-            if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                break
-            fi
-            port=""
-        done
-    fi
+    for (( i = 0; i < 200; i++ )); do
+        cand=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12768 ))
+        grep -qx "$cand" "$used" 2>/dev/null && continue
+        if _itest_port_free "$cand"; then
+            port=$cand
+            break
+        fi
+    done
     [ -n "$port" ] || { echo "free_port: no free port found" >&2; return 1; }
     echo "$port" >>"$used"
     echo "$port"
+}
+
+# _itest_port_free PORT: no TCP socket (any state, any address) uses PORT.
+_itest_port_free() {
+    if command -v ss >/dev/null 2>&1; then
+        [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+    else
+        # Without ss: a port that refuses connections is free enough.
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
 }
 
 # _itest_listening PORT: true when something listens on 127.0.0.1:PORT.
@@ -371,7 +372,6 @@ sink_wait_count() {
     _itest_poll "$timeout" _sink_has "$want"
     have=$(sink_count)
     if [ "$have" -ne "$want" ]; then
-        ls -l -- "$SINK_DIR" >&2
         itest_fail "sink holds $have message(s), expected $want (waited ${timeout}s)" \
             "${PF_LOG:-$ITEST_DIR/sink.log}"
     fi
@@ -468,7 +468,6 @@ pf_start() {
         "maximal_backoff_time = 2s" \
         "biff = no" \
         "append_dot_mydomain = no" \
-        "smtputf8_enable = no" \
         || itest_fail "pf_start: postconf failed"
     if [ $# -gt 0 ]; then
         postconf -c "$conf" -e "$@" || itest_fail "pf_start: postconf -e $* failed"
@@ -518,6 +517,11 @@ EOF
     itest_log "Postfix $conf (master pid $(_pf_master_pid "$conf")) smtpd on 127.0.0.1:$port, milters='$milter'"
 }
 
+# _pf_running PID: PID is a live Postfix master process.
+_pf_running() {
+    ! _itest_pid_gone "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = master ]
+}
+
 _pf_master_pid() {
     local q
     q=$(postconf -c "$1" -h queue_directory 2>/dev/null) || return 1
@@ -530,8 +534,9 @@ _pf_master_pid() {
 _pf_stop_conf() {
     local conf=$1 pid i
     pid=$(_pf_master_pid "$conf")
-    postfix -c "$conf" status >/dev/null 2>&1 || pid=""
-    [ -n "$pid" ] || return 0
+    if [ -z "$pid" ] || ! _pf_running "$pid"; then
+        return 0
+    fi
     timeout 60 postfix -c "$conf" stop >/dev/null 2>&1
     for (( i = 0; i < 100; i++ )); do
         _pf_stopped "$pid" && break
@@ -542,6 +547,9 @@ _pf_stop_conf() {
         kill -KILL -- "-$pid" 2>/dev/null
         _itest_poll 5 _pf_stopped "$pid"
     fi
+    # The master is not our child: once it exited, init reaps it.  Give
+    # that a moment (bounded) so no "[master] <defunct>" lingers.
+    _itest_poll 5 _itest_pid_absent "$pid"
     return 0
 }
 
@@ -597,6 +605,7 @@ swaks_send() {
         "$@" >"$SWAKS_LOG" 2>&1 </dev/null
     rc=$?
     SWAKS_RC=$rc
+    export SWAKS_RC
     printf 'swaks: exit %s, transcript %s\n' "$rc" "$SWAKS_LOG" >&2
     return "$rc"
 }

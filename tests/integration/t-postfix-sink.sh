@@ -9,7 +9,7 @@
 #     what mxparity relies on when its daemon is down.
 set -u
 
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 itest_init postfix-sink
@@ -39,9 +39,9 @@ pf_start "inet:127.0.0.1:$closed_port"
 [ "$PF_CONF" != "$pf1_conf" ] || itest_fail "second instance reused the first one's config"
 swaks_send --header "Subject: $subject-milter-down"
 assert_swaks_reply 4
-wait_for_grep "milter inet:127\.0\.0\.1:$closed_port: .*(connect|Connection refused)" "$PF_LOG" 30
+wait_for_grep "connect to Milter service inet:127\\.0\\.0\\.1:$closed_port: Connection refused" "$PF_LOG" 30
 # Nothing may have been accepted, so the sink still holds one message.
-[ "$(pf_queue_count)" -eq 0 ] || itest_fail "mail was queued despite the milter tempfail"
+[ "$(pf_queue_count "$PF_CONF")" -eq 0 ] || itest_fail "mail was queued despite the milter tempfail"
 sink_wait_count 1 5
 
 itest_pass

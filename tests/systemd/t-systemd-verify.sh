@@ -25,6 +25,7 @@ tmpfiles_conf=$sysdir/mxparity.tmpfiles.conf
 default_file=$sysdir/mxparityd.default
 
 failures=0
+passes=0
 
 # fail - report one failed check and remember it
 fail() {
@@ -35,6 +36,7 @@ fail() {
 # pass - report one passed check
 pass() {
     echo "ok: $*"
+    passes=$((passes + 1))
 }
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
@@ -240,8 +242,8 @@ else
     pass "mxparityd.default: only comments and VAR=value lines"
 fi
 
+echo "$passes passed, $failures failed"
 if [ "$failures" -ne 0 ]; then
-    echo "$failures check(s) failed"
     exit 1
 fi
 exit 0

@@ -1,0 +1,106 @@
+/*
+ * check_main.c - the one runner for every unit test suite, and the
+ * fixtures they share (temporary files and module directories).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "check_mxparity.h"
+#include "log.h"
+#include "modreg.h"
+
+static char *fixture_root;
+
+const char *
+fixture_dir(void)
+{
+	if (fixture_root == NULL) {
+		fixture_root = g_dir_make_tmp("mxparity-check-XXXXXX", NULL);
+		ck_assert_ptr_nonnull(fixture_root);
+	}
+	return fixture_root;
+}
+
+char *
+fixture_write(const char *name, const char *text)
+{
+	static char path[4][1024];
+	static int slot;
+	char *p = path[slot++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", fixture_dir(), name);
+	ck_assert_msg(g_file_set_contents(p, text, -1, NULL), "cannot write %s", p);
+	return p;
+}
+
+void
+fixture_load_modules(void)
+{
+	const char *why = NULL;
+
+	if (mxp_modreg_find("rcpt") != NULL)
+		return;
+	ck_assert_msg(mxp_modreg_load_dir(CORE_MODULE_DIR, &why) == 0, "%s", why);
+	ck_assert_msg(mxp_modreg_load_dir(TEST_MODULE_DIR, &why) == 0, "%s", why);
+}
+
+struct mxp_policy *
+fixture_policy(const char *text)
+{
+	char err[1536];
+	struct mxp_policy *pol = NULL;
+	char *path;
+
+	fixture_load_modules();
+	path = fixture_write("policy.conf", text);
+	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, err, sizeof(err)) == 0,
+		      "policy should load: %s", err);
+	return pol;
+}
+
+const char *
+fixture_policy_error(const char *text)
+{
+	static char err[1536];
+	struct mxp_policy *pol = NULL;
+	char *path;
+
+	fixture_load_modules();
+	path = fixture_write("policy.conf", text);
+	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, err, sizeof(err)) < 0,
+		      "policy should have been refused");
+	ck_assert_ptr_null(pol);
+	return err;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite_cidr());
+	int failed;
+
+	mxp_log_open("check_mxparity", false, false);
+	srunner_add_suite(sr, suite_verdict());
+	srunner_add_suite(sr, suite_policy());
+	srunner_add_suite(sr, suite_digest());
+	srunner_add_suite(sr, suite_modules());
+	srunner_add_suite(sr, suite_rcpt());
+	srunner_add_suite(sr, suite_pipeline());
+	/* No fork: the module registry is loaded once per process. */
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (fixture_root != NULL) {
+		char *cmd = g_strdup_printf("rm -rf '%s'", fixture_root);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", fixture_root);
+		g_free(cmd);
+	}
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,88 @@
+/*
+ * check_modules.c - loading modules by name, and refusing bad ones.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "check_mxparity.h"
+#include "modreg.h"
+
+START_TEST(test_modules_load_from_directories)
+{
+	const struct mxp_modreg_entry *e;
+
+	fixture_load_modules();
+	e = mxp_modreg_find("rcpt");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(e->mod);
+	ck_assert_str_eq(e->mod->name, "rcpt");
+	/* The third-party module, built against the public header only. */
+	e = mxp_modreg_find("testmod");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_nonnull(e->mod);
+	ck_assert_uint_eq(e->mod->abi, MXP_MODULE_ABI);
+}
+END_TEST
+
+START_TEST(test_abi_mismatch_is_refused)
+{
+	const struct mxp_modreg_entry *e;
+	const char *err;
+
+	fixture_load_modules();
+	e = mxp_modreg_find("badabi");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(e->mod);
+	ck_assert_msg(strstr(e->error, "module ABI 2, this mxparity needs ABI 1") != NULL, "%s",
+		      e->error);
+	/* A policy that asks for it says why, at the line of the section. */
+	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");
+	ck_assert_msg(strstr(err, "policy.conf:7: module \"badabi\" cannot be used") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "ABI") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_structural_checks)
+{
+	struct mxp_module m = {.abi = MXP_MODULE_ABI, .name = "x"};
+	static const struct mxp_option owns_on_error[] = {{"on_error", MXP_OPT_STRING, NULL, NULL, NULL},
+							  {NULL, 0, NULL, NULL, NULL}};
+	static const struct mxp_option no_choices[] = {{"mode", MXP_OPT_CHOICE, NULL, NULL, NULL},
+						       {NULL, 0, NULL, NULL, NULL}};
+
+	fixture_load_modules();
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL)); /* no init/destroy */
+	m.init = mxp_modreg_find("testmod") ? mxp_modreg_find("testmod")->mod->init : NULL;
+	m.destroy = mxp_modreg_find("testmod") ? mxp_modreg_find("testmod")->mod->destroy : NULL;
+	ck_assert_ptr_null(mxp_modreg_check(&m, NULL));
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, "y")); /* file name differs */
+	m.options = owns_on_error;
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	m.options = no_choices;
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+}
+END_TEST
+
+START_TEST(test_missing_directory)
+{
+	const char *why = NULL;
+
+	ck_assert_int_lt(mxp_modreg_load_dir("/nonexistent/mxparity", &why), 0);
+	ck_assert_msg(strstr(why, "/nonexistent/mxparity") != NULL, "%s", why);
+}
+END_TEST
+
+Suite *
+suite_modules(void)
+{
+	Suite *s = suite_create("modules");
+	TCase *tc = tcase_create("loading");
+
+	tcase_add_test(tc, test_modules_load_from_directories);
+	tcase_add_test(tc, test_abi_mismatch_is_refused);
+	tcase_add_test(tc, test_structural_checks);
+	tcase_add_test(tc, test_missing_directory);
+	suite_add_tcase(s, tc);
+	return s;
+}

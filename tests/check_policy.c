@@ -1,0 +1,181 @@
+/*
+ * check_policy.c - every class of policy error, each with its file and
+ * line, and the pieces a valid policy is made of.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "check_mxparity.h"
+#include "modcfg.h"
+
+/* expect_error - text must be refused with policy.conf:LINE: and the words */
+static void
+expect_error(const char *text, int line, const char *words)
+{
+	const char *err = fixture_policy_error(text);
+	char *where = g_strdup_printf("policy.conf:%d: ", line);
+
+	ck_assert_msg(strstr(err, where) != NULL, "want %s in: %s", where, err);
+	ck_assert_msg(strstr(err, words) != NULL, "want \"%s\" in: %s", words, err);
+	g_free(where);
+}
+
+START_TEST(test_unknown_key)
+{
+	expect_error(POLICY_HEAD "# a comment\n// another\nbogus = 1\n", 8, "no such option 'bogus'");
+	expect_error(POLICY_HEAD "limits {\n  max_size = 1M\n}\n", 7, "no such option 'max_size'");
+	expect_error(POLICY_HEAD "module rcpt {\n  recipients_file = \"/etc/hostname\"\n"
+				 "  # the next line is wrong\n  bogus = 3\n}\n",
+		     9, "bogus");
+}
+END_TEST
+
+START_TEST(test_wrong_type)
+{
+	expect_error(POLICY_HEAD "counters_interval = \"ten\"\n", 6, "invalid integer");
+	expect_error(POLICY_HEAD "limits { max_message_size = \"lots\" }\n", 6, "size must be a number");
+	expect_error(POLICY_HEAD "module testmod {\n  fail_at = sometimes\n}\n", 7,
+		     "fail_at = sometimes: must be none, connect");
+	expect_error(POLICY_HEAD "module testmod {\n  on_error = maybe\n}\n", 7,
+		     "must be tempfail, reject or accept");
+	expect_error(POLICY_HEAD "module testmod { max_body = 12Q }\n", 6, "max_body");
+}
+END_TEST
+
+START_TEST(test_bad_cidr)
+{
+	expect_error(POLICY_HEAD "\n\ntrusted_networks = {\"127.0.0.1/8\"}\n", 8,
+		     "bits set beyond the prefix");
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" {\n    tier = primary\n"
+		     "    addresses = {\"192.0.2.1/40\"}\n  }\n}\n",
+		     5, "prefix length must be 0..32");
+	expect_error(POLICY_HEAD "trusted_networks = {\"::1\", \"localhost\"}\n", 6,
+		     "\"localhost\" is not a valid address");
+}
+END_TEST
+
+START_TEST(test_duplicate_host)
+{
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
+		     "{\"192.0.2.1\"} }\n  # again\n  host \"mx1.example.com\" { tier = backup "
+		     "addresses = {\"192.0.2.2\"} }\n}\n",
+		     5, "mx host \"mx1.example.com\" is listed twice");
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
+		     "{\"192.0.2.1\"} }\n  host \"MX1.example.com\" { tier = backup addresses = "
+		     "{\"192.0.2.2\"} }\n}\n",
+		     5, "listed twice");
+}
+END_TEST
+
+START_TEST(test_own_host_missing)
+{
+	char err[1536];
+	struct mxp_policy *pol = NULL;
+	char *path = fixture_write("policy.conf", POLICY_HEAD);
+
+	fixture_load_modules();
+	ck_assert_int_lt(mxp_policy_load(path, "mx9.example.com", &pol, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "policy.conf:5: this host \"mx9.example.com\" is not in the mx map") !=
+			      NULL,
+		      "%s", err);
+	/* -n names a host that is in the map: accepted, and that host is ours. */
+	ck_assert_int_eq(mxp_policy_load(path, "MX2.example.com", &pol, err, sizeof(err)), 0);
+	ck_assert_str_eq(pol->self->name, "mx2.example.com");
+	ck_assert_str_eq(pol->self->tier, "backup");
+	mxp_policy_unref(pol);
+}
+END_TEST
+
+START_TEST(test_other_errors)
+{
+	expect_error("mx { host \"mx1.example.com\" { tier = primary addresses = {\"10.0.0.1\"} } }\n",
+		     1, "version is required");
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" {\n    tier = middle\n"
+		     "    addresses = {\"10.0.0.1\"}\n  }\n}\n",
+		     4, "tier = middle: must be primary or backup");
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { addresses = {\"10.0.0.1\"} }\n}\n",
+		     3, "tier is required");
+	expect_error(POLICY_HEAD "module nosuch {\n}\n", 7, "unknown module \"nosuch\"");
+	expect_error(POLICY_HEAD "domain \"example.org\" {\n  module rcpt { on_unknown = tempfail }\n}\n",
+		     8, "module rcpt is not enabled at the top level");
+	expect_error(POLICY_HEAD "domain \"bad domain\" { }\n", 6, "not a valid domain name");
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"nonexistent\" }\n", 6,
+		     "no such file");
+	expect_error(POLICY_HEAD "limits { max_recipients = -1 }\n", 6, "must not be negative");
+	expect_error(POLICY_HEAD "version = \"unterminated\n", 6, "unterminated string");
+}
+END_TEST
+
+START_TEST(test_include)
+{
+	struct mxp_policy *pol;
+	const char *err;
+
+	fixture_write("mx.inc", "mx {\n  host \"mx1.example.com\" { tier = primary addresses = "
+				"{\"127.0.0.2\"} }\n}\n");
+	pol = fixture_policy("version = \"inc\"\n# the map lives elsewhere\ninclude(\"mx.inc\")\n"
+			     "trusted_networks = {\"10.0.0.0/8\"}\n");
+	ck_assert_uint_eq(pol->nhosts, 1);
+	ck_assert_uint_eq(pol->ntrusted, 1);
+	mxp_policy_unref(pol);
+
+	/* An error inside an included file names that file and its line. */
+	fixture_write("bad.inc", "# first\n\nbogus = 2\n");
+	err = fixture_policy_error(POLICY_HEAD "include(\"bad.inc\")\n");
+	ck_assert_msg(strstr(err, "bad.inc:3: no such option 'bogus'") != NULL, "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "include(\"missing.inc\")\n");
+	ck_assert_msg(strstr(err, "policy.conf:6: cannot include") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_values_and_defaults)
+{
+	struct mxp_policy *pol = fixture_policy(
+		POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\", \"::1\"}\n"
+			    "limits { max_message_size = 2M }\n"
+			    "module testmod { reject_subject = \"spam\" on_error = accept }\n"
+			    "domain \"Example.ORG\" { module testmod { reject_subject = \"ham\" } }\n");
+	const struct mxp_config *cfg;
+
+	ck_assert_str_eq(pol->version, "t1");
+	ck_assert_int_eq(pol->limits.max_message_size, 2 * 1024 * 1024);
+	ck_assert_int_eq(pol->limits.max_recipients, 1000);
+	ck_assert_int_eq(pol->counters_interval, 10);
+	ck_assert_uint_eq(pol->nmodules, 1);
+	ck_assert_int_eq(pol->modules[0].on_error, MXP_CONTINUE);
+	cfg = pol->modules[0].cfg;
+	ck_assert_str_eq(mxp_cfg_string(cfg, "reject_subject"), "spam");
+	ck_assert_str_eq(mxp_cfg_string(cfg, "stamp_header"), "X-Test-Module"); /* default */
+	ck_assert_str_eq(mxp_cfg_string(mxp_cfg_for_domain(cfg, "example.org"), "reject_subject"),
+			 "ham");
+	/* An override falls back to the base for what it does not set. */
+	ck_assert_str_eq(mxp_cfg_string(mxp_cfg_for_domain(cfg, "EXAMPLE.org"), "stamp_header"),
+			 "X-Test-Module");
+	ck_assert_str_eq(mxp_cfg_string(mxp_cfg_for_domain(cfg, "other.org"), "reject_subject"),
+			 "spam");
+	ck_assert_ptr_nonnull(mxp_policy_peer_by_addr(pol, "127.0.0.3"));
+	ck_assert_ptr_null(mxp_policy_peer_by_addr(pol, "127.0.0.2")); /* ourselves */
+	mxp_policy_unref(pol);
+}
+END_TEST
+
+Suite *
+suite_policy(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("errors");
+
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_wrong_type);
+	tcase_add_test(tc, test_bad_cidr);
+	tcase_add_test(tc, test_duplicate_host);
+	tcase_add_test(tc, test_own_host_missing);
+	tcase_add_test(tc, test_other_errors);
+	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_values_and_defaults);
+	suite_add_tcase(s, tc);
+	return s;
+}
