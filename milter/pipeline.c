@@ -212,7 +212,9 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 	const struct mxp_mx_host *peer;
 
 	s->pol = mxp_policy_ref(pol);
-	s->client_name = g_strdup(client_name != NULL ? client_name : "unknown");
+	/* Postfix passes "[addr]" when the client has no name; log it as Postfix does. */
+	s->client_name = g_strdup(client_name != NULL && client_name[0] != '[' ? client_name
+									 : "unknown");
 	s->client_addr = g_strdup(client_addr != NULL ? client_addr : "unknown");
 	s->conn_state = g_new0(void *, module_count(s) ? module_count(s) : 1);
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
