@@ -19,11 +19,23 @@
 #include "policy.h"
 
 static atomic_int active_connections;
+static atomic_bool draining;
 
 int
 mxp_callbacks_active(void)
 {
 	return atomic_load(&active_connections);
+}
+
+/*
+ * mxp_callbacks_drain - refuse new connections with a tempfail and let the
+ * open ones finish.  libmilter's own smfi_stop stops serving open sessions
+ * too, so the daemon drains first and stops libmilter afterwards.
+ */
+void
+mxp_callbacks_drain(void)
+{
+	atomic_store(&draining, true);
 }
 
 /* session_of - the connection's session, with the log prefix brought up to date */
@@ -111,6 +123,11 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	atomic_fetch_add(&active_connections, 1);
 	mxp_log_set_queue_id(NULL);
+	if (atomic_load(&draining)) {
+		mxp_policy_unref(pol);
+		smfi_setreply(ctx, "451", "4.3.2", "Mail filter restarting, try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	if (pol == NULL) {
 		mxp_log(LOG_ERR, "no policy loaded; refusing connection");
 		return SMFIS_TEMPFAIL;

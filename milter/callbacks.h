@@ -10,5 +10,7 @@ extern struct smfiDesc mxp_milter_desc;
 
 /* mxp_callbacks_active - connections open right now */
 int mxp_callbacks_active(void);
+/* mxp_callbacks_drain - tempfail new connections from now on */
+void mxp_callbacks_drain(void);
 
 #endif

@@ -263,39 +263,65 @@ reload(const struct options *opts)
 	notify("READY=1");
 }
 
+/* log_counters - the counters line, now */
+static void
+log_counters(time_t *last)
+{
+	char line[512];
+
+	mxp_counters_format(line, sizeof(line));
+	mxp_log(LOG_INFO, "%s", line);
+	*last = time(NULL);
+}
+
 /* log_counters_if_due - every counters_interval minutes of the current policy */
 static void
 log_counters_if_due(time_t *last)
 {
 	struct mxp_policy *pol = mxp_policy_acquire();
-	time_t now = time(NULL);
-	char line[512];
 
-	if (pol->counters_interval > 0 && now - *last >= pol->counters_interval * 60) {
-		mxp_counters_format(line, sizeof(line));
-		mxp_log(LOG_INFO, "%s", line);
-		*last = now;
-	}
+	if (pol->counters_interval > 0 && time(NULL) - *last >= pol->counters_interval * 60)
+		log_counters(last);
 	mxp_policy_unref(pol);
 }
 
-/* graceful_stop - stop accepting, give open transactions a bounded time */
+/* wait_until - poll cond every 100 ms for at most seconds */
+static bool
+wait_until(bool (*cond)(void), int seconds)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+
+	for (int i = 0; i < seconds * 10 && !cond(); i++)
+		nanosleep(&pause, NULL);
+	return cond();
+}
+
+static bool
+no_connections(void)
+{
+	return mxp_callbacks_active() == 0;
+}
+
+static bool
+milter_done(void)
+{
+	return atomic_load(&milter_finished);
+}
+
+/*
+ * graceful_stop - new connections are tempfailed while open ones get up
+ * to the grace time to finish; only then is libmilter stopped.
+ */
 static void
 graceful_stop(const struct options *opts, pthread_t thread)
 {
-	struct timespec pause = {0, 100 * 1000 * 1000};
-	int waited = 0;
-
 	notify("STOPPING=1");
 	mxp_log(LOG_INFO, "stopping: %d connection(s) open, waiting up to %d s",
 		mxp_callbacks_active(), opts->grace_seconds);
+	mxp_callbacks_drain();
+	wait_until(no_connections, opts->grace_seconds);
 	smfi_stop();
-	while ((mxp_callbacks_active() > 0 || !atomic_load(&milter_finished)) &&
-	       waited < opts->grace_seconds * 10) {
-		nanosleep(&pause, NULL);
-		waited++;
-	}
-	if (atomic_load(&milter_finished))
+	if (wait_until(milter_done, 5))
 		pthread_join(thread, NULL);
 	mxp_log(LOG_INFO, "stopped with %d connection(s) still open", mxp_callbacks_active());
 }
@@ -333,6 +359,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
 		die(1, "cannot start the milter thread");
@@ -348,6 +375,8 @@ main(int argc, char **argv)
 
 		if (sig == SIGHUP)
 			reload(&opts);
+		else if (sig == SIGUSR1)
+			log_counters(&last_counters);
 		else if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (atomic_load(&milter_finished)) {

@@ -150,7 +150,7 @@ itest_init() {
 # Stop daemons left over by an earlier, killed run of the same test (found
 # via their pid files below the old work dir) before it is wiped.
 _itest_reap_stale() {
-    local dir=$1 conf pid comm
+    local dir=$1 conf pid start
     [ -d "$dir" ] || return 0
     for conf in "$dir"/postfix*/etc; do
         [ -f "$conf/main.cf" ] || continue
@@ -160,30 +160,37 @@ _itest_reap_stale() {
             _pf_stop_conf "$conf"
         fi
     done
-    if [ -f "$dir/sink.pid" ]; then
-        echo "$(cat "$dir/sink.pid") smtp-sink" >>"$dir/tracked.pids"
-    fi
     [ -f "$dir/tracked.pids" ] || return 0
-    while read -r pid comm; do
-        if [ -z "$pid" ] || [ -z "$comm" ]; then continue; fi
-        # Same pid and same command name: still the process we started.
-        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
-            itest_log "stopping stale $comm pid $pid"
+    while read -r pid start; do
+        if [ -z "$pid" ] || [ -z "$start" ]; then continue; fi
+        # Same pid and same start time: still the process we started.
+        if [ "$(_itest_starttime "$pid")" = "$start" ]; then
+            itest_log "stopping stale $(cat "/proc/$pid/comm" 2>/dev/null) pid $pid"
             _itest_kill_pid "$pid"
         fi
     done <"$dir/tracked.pids"
 }
 
 # itest_track_pid PID...: kill PID (TERM, then KILL) at teardown.  Also
-# noted in $ITEST_DIR/tracked.pids with its command name, so a later run
-# can stop it if this run was SIGKILLed.
+# noted in $ITEST_DIR/tracked.pids with its start time, so a later run can
+# stop it if this run was SIGKILLed (pid + start time identify a process
+# even if it exec()s after being tracked).
 itest_track_pid() {
     local p
     for p in "$@"; do
         ITEST_PIDS+=("$p")
-        printf '%s %s\n' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)" \
-            >>"$ITEST_DIR/tracked.pids"
+        printf '%s %s\n' "$p" "$(_itest_starttime "$p")" >>"$ITEST_DIR/tracked.pids"
     done
+}
+
+# _itest_starttime PID: the process start time (field 22 of /proc/PID/stat).
+_itest_starttime() {
+    # The command name (field 2) may contain blanks: cut after its ')'.
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    stat=${stat##*) }
+    # Now field 3 of the original is field 1; starttime (22) is field 20.
+    awk '{ print $20 }' <<<"$stat"
 }
 
 itest_track_log() {
@@ -240,8 +247,7 @@ itest_teardown() {
         printf '==== %s failed (exit %s); diagnostics follow; work dir %s ====\n' \
             "${ITEST_NAME:-itest}" "$rc" "${ITEST_DIR:-?}" >&2
         for conf in "${ITEST_PF_CONFS[@]}"; do
-            log=$(postconf -c "$conf" -h maillog_file 2>/dev/null)
-            _itest_dump "$log" 60
+            _itest_dump "${conf%/etc}/log/maillog" 60
         done
         if [ -n "$SINK_DIR" ]; then
             printf -- '---- sink %s ----\n' "$SINK_DIR" >&2
@@ -321,7 +327,7 @@ sink_start() {
         -d "/msg.%Y%m%d%H%M%S." "127.0.0.1:$SINK_PORT" 64 \
         >"$ITEST_DIR/sink.log" 2>&1 </dev/null &
     SINK_PID=$!
-    echo "$SINK_PID" >"$ITEST_DIR/sink.pid"
+    printf '%s %s\n' "$SINK_PID" "$(_itest_starttime "$SINK_PID")" >>"$ITEST_DIR/tracked.pids"
     export SINK_PORT SINK_DIR SINK_PID
     _itest_poll "$ITEST_START_TIMEOUT" _sink_up \
         || itest_fail "smtp-sink did not listen on 127.0.0.1:$SINK_PORT" "$ITEST_DIR/sink.log"
@@ -555,11 +561,12 @@ _pf_running() {
     ! _itest_pid_gone "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = master ]
 }
 
+# _pf_master_pid CONF: pid from the instance's own pid file (the queue
+# directory is always CONF/../queue; main.cf is not trusted for this).
 _pf_master_pid() {
-    local q
-    q=$(postconf -c "$1" -h queue_directory 2>/dev/null) || return 1
-    [ -s "$q/pid/master.pid" ] || return 1
-    awk 'NR == 1 { print $1 }' "$q/pid/master.pid"
+    local f=${1%/etc}/queue/pid/master.pid
+    [ -s "$f" ] || return 1
+    awk 'NR == 1 { print $1 }' "$f"
 }
 
 # _pf_stop_conf CONF: stop the instance and wait (bounded) until its master
@@ -570,7 +577,13 @@ _pf_stop_conf() {
     if [ -z "$pid" ] || ! _pf_running "$pid"; then
         return 0
     fi
-    timeout 60 postfix -c "$conf" stop >/dev/null 2>&1
+    if [ "$(postconf -c "$conf" -h queue_directory 2>/dev/null)" = "${conf%/etc}/queue" ]; then
+        timeout 60 postfix -c "$conf" stop >/dev/null 2>&1
+    else
+        # Broken main.cf: "postfix stop" could hit another instance.
+        itest_log "$conf/main.cf does not name its own queue; sending SIGTERM to master $pid"
+        kill -TERM "$pid" 2>/dev/null
+    fi
     for (( i = 0; i < 100; i++ )); do
         _pf_stopped "$pid" && break
         sleep 0.2

@@ -41,5 +41,9 @@ new_digest=$(grep -oE 'version=itest\.2 digest=sha256:[0-9a-f]{64}' "$MXP_LOG" |
 swaks_send --to alice@example.com --header "Subject: after good reload"
 assert_swaks_reply "554 5.7.1"
 [ "$(sink_count)" -eq 2 ] || itest_fail "the rejected message reached the sink"
+
+# SIGUSR1 writes the counters line now (it is otherwise due every counters_interval).
+kill -USR1 "$MXP_PID"
+wait_for_grep 'counters: connections=[0-9]+ messages=3 accept=2 tag=0 quarantine=0 tempfail=0 reject=1 .*module_errors=0' "$MXP_LOG" 10
 assert_no_grep 'AddressSanitizer|runtime error' "$MXP_LOG"
 itest_pass
