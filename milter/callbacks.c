@@ -264,7 +264,7 @@ on_eom(SMFICTX *ctx)
 	}
 	mxp_log(LOG_INFO, "%s%s", fin->summary,
 		status == SMFIS_TEMPFAIL && fin->outcome.verdict < MXP_TEMPFAIL ? " (deferred)" : "");
-	mxp_session_abort(s); /* the message is over for the modules */
+	mxp_session_finish(s);
 	return status;
 }
 

@@ -367,6 +367,8 @@ main(int argc, char **argv)
 	log_policy(pol);
 	mxp_log(LOG_INFO, "mxparityd %s serving on %s as uid %d", PACKAGE_VERSION, opts.socket,
 		(int)getuid());
+	if (getuid() == 0)
+		mxp_log(LOG_WARNING, "running as root: give -u USER to drop privileges");
 	notify("READY=1");
 
 	for (;;) {

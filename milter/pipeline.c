@@ -619,6 +619,12 @@ mxp_session_abort(struct mxp_session *s)
 }
 
 void
+mxp_session_finish(struct mxp_session *s)
+{
+	msg_end(s, false);
+}
+
+void
 mxp_session_set_queue_id(struct mxp_session *s, const char *queue_id)
 {
 	if (!s->in_msg || queue_id == NULL || queue_id[0] == '\0')

@@ -57,6 +57,8 @@ void mxp_session_body(struct mxp_session *s, const unsigned char *chunk, size_t 
 		      struct mxp_outcome *out);
 /* mxp_session_eom - the final decision, valid until the message ends */
 const struct mxp_final *mxp_session_eom(struct mxp_session *s);
+/* mxp_session_finish - the decision of mxp_session_eom has been applied */
+void mxp_session_finish(struct mxp_session *s);
 /* mxp_session_abort - the MTA dropped the message (RSET, QUIT, error) */
 void mxp_session_abort(struct mxp_session *s);
 /* mxp_session_set_queue_id - as soon as the MTA names the message */

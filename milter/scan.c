@@ -217,6 +217,7 @@ mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 	if (out_path != NULL && v < MXP_TEMPFAIL &&
 	    write_output(out_path, fin, headers, text + body_off, len - body_off, err, errlen) < 0)
 		v = MXP_ERROR;
+	mxp_session_finish(s);
 out:
 	mxp_session_free(s);
 	if (body != NULL)
