@@ -121,7 +121,6 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	char addr[INET6_ADDRSTRLEN];
 	int family;
 
-	atomic_fetch_add(&active_connections, 1);
 	mxp_log_set_queue_id(NULL);
 	if (atomic_load(&draining)) {
 		mxp_policy_unref(pol);
@@ -139,6 +138,8 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		mxp_session_free(s);
 		return SMFIS_TEMPFAIL;
 	}
+	/* Counted only with a session, so on_close can tell what to uncount. */
+	atomic_fetch_add(&active_connections, 1);
 	mxp_session_connect(s, &out);
 	return to_status(ctx, &out);
 }
@@ -163,6 +164,8 @@ on_envfrom(SMFICTX *ctx, char **argv)
 
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
+	/* The new message's id, not the previous one's, on lines logged during MAIL. */
+	mxp_log_set_queue_id(smfi_getsymval(ctx, "i") != NULL ? smfi_getsymval(ctx, "i") : "NOQUEUE");
 	mxp_session_mail(s, argv[0], smfi_getsymval(ctx, "{auth_authen}"), &out);
 	session_of(ctx);
 	return to_status(ctx, &out);
@@ -286,9 +289,9 @@ on_close(SMFICTX *ctx)
 	if (s != NULL) {
 		smfi_setpriv(ctx, NULL);
 		mxp_session_free(s);
+		atomic_fetch_sub(&active_connections, 1);
 	}
 	mxp_log_set_queue_id(NULL);
-	atomic_fetch_sub(&active_connections, 1);
 	return SMFIS_CONTINUE;
 }
 

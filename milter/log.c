@@ -28,6 +28,12 @@ mxp_log_open(const char *ident, bool to_stderr, bool to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+bool
+mxp_log_to_stderr(void)
+{
+	return log_stderr;
+}
+
 /* mxp_log_set_queue_id - remember the queue id for this thread's lines */
 void
 mxp_log_set_queue_id(const char *queue_id)

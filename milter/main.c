@@ -4,9 +4,11 @@
  * Startup order follows clamav-milter: load policy, umask, open the
  * socket, chown/chmod it, drop privileges, then serve.  libmilter's own
  * signal thread stops the milter on SIGHUP, so smfi_main runs on a
- * second thread and the main thread sigwaits: Linux hands a process
- * signal to the thread group leader first when it is waiting for it,
- * so SIGHUP reaches us and reloads instead.
+ * second thread and the main thread does nothing but sigwait: Linux hands
+ * a process signal to the thread group leader first when it is waiting
+ * for it, so SIGHUP reaches us and reloads instead.  Reloads, counters
+ * and the graceful stop run on a control thread, so the main thread is
+ * back in sigwait at once and no signal ever falls to libmilter's thread.
  */
 #include "config.h"
 
@@ -46,9 +48,18 @@ struct options {
 	mode_t socket_mode;
 	int grace_seconds;
 	bool foreground;
+	bool check_only;
 };
 
 static atomic_bool milter_finished;
+static pthread_t milter;
+
+/* Requests from the signal loop to the control thread. */
+enum { REQ_RELOAD = 1, REQ_COUNTERS = 2, REQ_STOP = 4 };
+static pthread_mutex_t req_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t req_cond = PTHREAD_COND_INITIALIZER;
+static unsigned requests;
+static atomic_bool stopping, stopped;
 
 /* notify - sd_notify when built with systemd, else nothing */
 static void
@@ -66,11 +77,12 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
-		"usage: mxparityd [-f] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
+		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
 		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
 		"  -c POLICY     policy file (default %s)\n"
 		"  -p SOCKET     unix:PATH or inet:PORT@ADDR (default %s)\n"
-		"  -f            stay attached and log to stderr as well as syslog\n"
+		"  -f            log to stderr as well as syslog (the daemon never forks)\n"
+		"  -C            load the policy as the daemon would, report, and exit\n"
 		"  -u USER[:GROUP]  drop to this user after opening the socket\n"
 		"  -n HOSTNAME   this host's name in the policy's mx map (default: gethostname)\n"
 		"  -M DIR        module directory (default %s)\n"
@@ -94,13 +106,14 @@ parse_options(int argc, char **argv, struct options *opts)
 		.socket_mode = 0660,
 		.grace_seconds = 30,
 	};
-	while ((c = getopt(argc, argv, "c:p:fu:n:M:m:g:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:h")) != -1) {
 		char *end;
 
 		switch (c) {
 		case 'c': opts->policy = optarg; break;
 		case 'p': opts->socket = optarg; break;
 		case 'f': opts->foreground = true; break;
+		case 'C': opts->check_only = true; break;
 		case 'u': opts->user = optarg; break;
 		case 'n': opts->hostname = optarg; break;
 		case 'M': opts->module_dir = optarg; break;
@@ -133,7 +146,8 @@ die(int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	mxp_log(LOG_ERR, "fatal: %s", msg);
-	fprintf(stderr, "mxparityd: %s\n", msg);
+	if (!mxp_log_to_stderr())
+		fprintf(stderr, "mxparityd: %s\n", msg);
 	notify("STATUS=startup failed");
 	exit(status);
 }
@@ -313,7 +327,7 @@ milter_done(void)
  * to the grace time to finish; only then is libmilter stopped.
  */
 static void
-graceful_stop(const struct options *opts, pthread_t thread)
+graceful_stop(const struct options *opts)
 {
 	notify("STOPPING=1");
 	mxp_log(LOG_INFO, "stopping: %d connection(s) open, waiting up to %d s",
@@ -322,8 +336,51 @@ graceful_stop(const struct options *opts, pthread_t thread)
 	wait_until(no_connections, opts->grace_seconds);
 	smfi_stop();
 	if (wait_until(milter_done, 5))
-		pthread_join(thread, NULL);
+		pthread_join(milter, NULL);
 	mxp_log(LOG_INFO, "stopped with %d connection(s) still open", mxp_callbacks_active());
+}
+
+/* request - hand work to the control thread */
+static void
+request(unsigned what)
+{
+	pthread_mutex_lock(&req_lock);
+	requests |= what;
+	pthread_cond_signal(&req_cond);
+	pthread_mutex_unlock(&req_lock);
+}
+
+/* control_thread - reloads, counters and the stop, one at a time */
+static void *
+control_thread(void *arg)
+{
+	const struct options *opts = arg;
+	time_t last_counters = time(NULL);
+
+	for (;;) {
+		struct timespec until;
+		unsigned todo;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&req_lock);
+		if (requests == 0)
+			pthread_cond_timedwait(&req_cond, &req_lock, &until);
+		todo = requests;
+		requests = 0;
+		pthread_mutex_unlock(&req_lock);
+
+		if (todo & REQ_STOP) {
+			graceful_stop(opts);
+			atomic_store(&stopped, true);
+			return NULL;
+		}
+		if (todo & REQ_RELOAD)
+			reload(opts);
+		if (todo & REQ_COUNTERS)
+			log_counters(&last_counters);
+		log_counters_if_due(&last_counters);
+	}
 }
 
 int
@@ -333,15 +390,21 @@ main(int argc, char **argv)
 	struct mxp_policy *pol;
 	char err[1536];
 	sigset_t sigs;
-	pthread_t thread;
-	time_t last_counters = time(NULL);
+	pthread_t control;
 
 	parse_options(argc, argv, &opts);
-	mxp_log_open("mxparityd", opts.foreground, true);
+	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
 
 	pol = load_policy(&opts, err, sizeof(err));
 	if (pol == NULL)
 		die(2, "%s", err);
+	if (opts.check_only) {
+		/* For ExecStartPre/ExecReload: the same options, hostname included. */
+		printf("policy ok: version=%s digest=sha256:%s host=%s tier=%s\n", pol->version,
+		       pol->digest, pol->self->name, pol->self->tier);
+		mxp_policy_unref(pol);
+		return 0;
+	}
 	mxp_policy_install(pol);
 
 	umask(0077);
@@ -361,8 +424,9 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (pthread_create(&thread, NULL, milter_thread, NULL) != 0)
-		die(1, "cannot start the milter thread");
+	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0 ||
+	    pthread_create(&control, NULL, control_thread, &opts) != 0)
+		die(1, "cannot start threads");
 
 	log_policy(pol);
 	mxp_log(LOG_INFO, "mxparityd %s serving on %s as uid %d", PACKAGE_VERSION, opts.socket,
@@ -371,22 +435,21 @@ main(int argc, char **argv)
 		mxp_log(LOG_WARNING, "running as root: give -u USER to drop privileges");
 	notify("READY=1");
 
-	for (;;) {
-		struct timespec tick = {1, 0};
+	while (!atomic_load(&stopped)) {
+		struct timespec tick = {0, 200 * 1000 * 1000};
 		int sig = sigtimedwait(&sigs, NULL, &tick);
 
-		if (sig == SIGHUP)
-			reload(&opts);
+		if (sig == SIGHUP && !atomic_load(&stopping))
+			request(REQ_RELOAD);
 		else if (sig == SIGUSR1)
-			log_counters(&last_counters);
-		else if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (atomic_load(&milter_finished)) {
+			request(REQ_COUNTERS);
+		else if ((sig == SIGTERM || sig == SIGINT) && !atomic_exchange(&stopping, true))
+			request(REQ_STOP);
+		if (atomic_load(&milter_finished) && !atomic_load(&stopping)) {
 			mxp_log(LOG_ERR, "milter loop ended unexpectedly; exiting");
 			return 1;
 		}
-		log_counters_if_due(&last_counters);
 	}
-	graceful_stop(&opts, thread);
+	pthread_join(control, NULL);
 	return 0;
 }

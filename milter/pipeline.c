@@ -467,7 +467,8 @@ mxp_session_header(struct mxp_session *s, const char *name, const char *value,
 	if (!s->in_msg || s->msg_decided)
 		return;
 	s->msg.size += nlen + vlen + 4; /* "Name: value\r\n" */
-	if ((long long)(nlen + vlen) > s->pol->limits.max_header_length) {
+	if (s->pol->limits.max_header_length > 0 &&
+	    (long long)(nlen + vlen) > s->pol->limits.max_header_length) {
 		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message header field too long");
 	} else if (s->pol->limits.max_headers > 0 &&
 		   (long long)++s->nheaders > s->pol->limits.max_headers) {
@@ -500,7 +501,8 @@ mxp_session_body(struct mxp_session *s, const unsigned char *chunk, size_t len,
 	if (!s->in_msg || s->msg_decided)
 		return;
 	s->msg.size += len;
-	if ((long long)s->msg.size > s->pol->limits.max_message_size)
+	if (s->pol->limits.max_message_size > 0 &&
+	    (long long)s->msg.size > s->pol->limits.max_message_size)
 		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message size exceeds fixed limit");
 	else
 		dispatch(s, EV_BODY, &(struct event_args){.chunk = chunk, .len = len}, out);

@@ -40,8 +40,13 @@ static _Thread_local struct parse_ctx *parse_ctx;
 static const char *const tier_words[] = {"primary", "backup", NULL};
 static const char *const on_error_words[] = {"tempfail", "reject", "accept", NULL};
 /* Every module section has on_error; the core, not the module, declares it. */
-static const struct mxp_option on_error_option = {"on_error", MXP_OPT_CHOICE, "tempfail",
-						  on_error_words, "action when the module fails"};
+static const struct mxp_option on_error_option = {
+	.name = "on_error",
+	.type = MXP_OPT_CHOICE,
+	.def = "tempfail",
+	.choices = on_error_words,
+	.help = "action when the module fails",
+};
 
 /* record_error - keep the first error, as FILE:LINE: message */
 static void
@@ -288,10 +293,16 @@ validate_domain(cfg_t *cfg, cfg_opt_t *opt)
 	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
 	const char *title = cfg_title(sec);
 
+	char *lower;
+
 	if (!valid_domain_name(title))
 		return fail_at(cfg->line, "domain \"%s\": not a valid domain name", title);
-	g_hash_table_replace(parse_ctx->domain_lines, g_ascii_strdown(title, -1),
-			     GINT_TO_POINTER(cfg->line));
+	lower = g_ascii_strdown(title, -1);
+	if (g_hash_table_contains(parse_ctx->domain_lines, lower)) {
+		g_free(lower);
+		return fail_at(cfg->line, "domain \"%s\" is listed twice", title);
+	}
+	g_hash_table_insert(parse_ctx->domain_lines, lower, GINT_TO_POINTER(cfg->line));
 	return 0;
 }
 
@@ -486,11 +497,11 @@ fill_config(struct mxp_config *mc, cfg_t *sec, bool with_defaults)
 static int
 build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 {
-	cfg_t *mx = cfg_getsec(cfg, "mx");
+	cfg_t *mx = cfg_size(cfg, "mx") > 0 ? cfg_getsec(cfg, "mx") : NULL;
 	unsigned n = mx != NULL ? cfg_size(mx, "host") : 0;
 
 	if (n == 0)
-		return fail_at(parse_ctx->mx_line, "the mx map lists no hosts: add mx { host \"NAME\" "
+		return fail_at(parse_ctx->mx_line > 0 ? parse_ctx->mx_line : 1, "the mx map lists no hosts: add mx { host \"NAME\" "
 				"{ tier = primary addresses = {...} } }");
 	pol->hosts = g_new0(struct mxp_mx_host, n);
 	pol->nhosts = n;
@@ -557,6 +568,22 @@ find_module(struct mxp_policy *pol, const char *name)
 	return NULL;
 }
 
+/* check_per_domain - only options the module applies per domain may be set there */
+static int
+check_per_domain(const struct mxp_module *mod, cfg_t *sec, const char *domain, int line)
+{
+	if (cfg_size(sec, "on_error") > 0)
+		return fail_at(line, "domain \"%s\": on_error of module %s cannot be set per domain",
+			       domain, mod->name);
+	for (const struct mxp_option *d = mod->options; d != NULL && d->name != NULL; d++)
+		if (cfg_size(sec, d->name) > 0 && !(d->flags & MXP_OPTF_PER_DOMAIN))
+			return fail_at(line,
+				       "domain \"%s\": option %s of module %s cannot be set per "
+				       "domain",
+				       domain, d->name, mod->name);
+	return 0;
+}
+
 /* build_domains - sparse overrides hung under each module's base config */
 static int
 build_domains(struct mxp_policy *pol, cfg_t *cfg)
@@ -575,6 +602,10 @@ build_domains(struct mxp_policy *pol, cfg_t *cfg)
 				fail_at(line, "domain \"%s\": module %s is not enabled at the top "
 					      "level, so it cannot be overridden",
 					name, cfg_title(sec));
+				g_free(name);
+				return -1;
+			}
+			if (check_per_domain(pm->mod, sec, name, line) < 0) {
 				g_free(name);
 				return -1;
 			}

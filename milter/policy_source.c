@@ -99,8 +99,9 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 		snprintf(err, errlen, "%s: includes nested deeper than %d", from, MAX_INCLUDE_DEPTH);
 		return -1;
 	}
-	for (guint i = 0; i < src->files->len; i++) {
-		if (depth > 0 && strcmp(g_ptr_array_index(src->files, i), path) == 0) {
+	/* Including a file twice is fine; including it from inside itself loops. */
+	for (guint i = 0; i < src->chain->len; i++) {
+		if (strcmp(g_ptr_array_index(src->chain, i), path) == 0) {
 			snprintf(err, errlen, "%s: %s includes itself", from, path);
 			return -1;
 		}
@@ -115,6 +116,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 	}
 	file_index = src->files->len;
 	g_ptr_array_add(src->files, g_strdup(path));
+	g_ptr_array_add(src->chain, g_strdup(path));
 	dir = g_path_get_dirname(path);
 
 	for (p = contents; *p != '\0' && !failed; p++) {
@@ -135,6 +137,11 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 			if (c == '"' || c == '\'') {
 				state = c == '"' ? DQUOTE : SQUOTE;
 				string_line = line;
+			} else if (c == '{') {
+				guint here = src->line_file->len + 1;
+				g_array_append_val(src->open_braces, here);
+			} else if (c == '}' && src->open_braces->len > 0) {
+				g_array_set_size(src->open_braces, src->open_braces->len - 1);
 			}
 			else if (c == 'i' && (p == contents || (!g_ascii_isalnum(p[-1]) && p[-1] != '_'))) {
 				const char *next;
@@ -191,6 +198,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 		g_string_append_c(src->text, '\n');
 		add_line(src, file_index, line);
 	}
+	g_ptr_array_set_size(src->chain, src->chain->len - 1);
 	g_free(contents);
 	g_free(dir);
 	return failed ? -1 : 0;
@@ -204,7 +212,21 @@ mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *er
 	src->files = g_ptr_array_new_with_free_func(g_free);
 	src->line_file = g_array_new(FALSE, FALSE, sizeof(guint));
 	src->line_no = g_array_new(FALSE, FALSE, sizeof(guint));
-	return read_file(path, src, 0, NULL, err, errlen);
+	src->chain = g_ptr_array_new_with_free_func(g_free);
+	src->open_braces = g_array_new(FALSE, FALSE, sizeof(guint));
+	if (read_file(path, src, 0, NULL, err, errlen) < 0)
+		return -1;
+	/* libconfuse accepts a section left open at the end of the text. */
+	if (src->open_braces->len > 0) {
+		char where[1024];
+
+		mxp_policy_source_where(src, (int)g_array_index(src->open_braces, guint,
+								 src->open_braces->len - 1),
+					where, sizeof(where));
+		snprintf(err, errlen, "%s: this { is never closed", where);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -218,6 +240,10 @@ mxp_policy_source_free(struct mxp_policy_source *src)
 		g_array_free(src->line_file, TRUE);
 	if (src->line_no != NULL)
 		g_array_free(src->line_no, TRUE);
+	if (src->chain != NULL)
+		g_ptr_array_free(src->chain, TRUE);
+	if (src->open_braces != NULL)
+		g_array_free(src->open_braces, TRUE);
 	memset(src, 0, sizeof(*src));
 }
 

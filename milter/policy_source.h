@@ -14,6 +14,8 @@ struct mxp_policy_source {
 	GPtrArray *files;    /* char *: every file read, the main one first */
 	GArray *line_file;   /* guint index into files, per output line (0-based) */
 	GArray *line_no;     /* guint line number in that file, per output line */
+	GPtrArray *chain;    /* char *: the files being read, outermost first */
+	GArray *open_braces; /* guint output line of each { not yet closed */
 };
 
 /* mxp_policy_source_read - 0, or -1 with "FILE:LINE: why" in err */

@@ -186,7 +186,9 @@ mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 		if (out.verdict >= MXP_TEMPFAIL) {
 			char stage[400];
 			snprintf(stage, sizeof(stage), "RCPT <%s>", env->rcpts[i]);
-			v = report_early(path, stage, &out);
+			/* With every recipient refused, the most severe refusal stands. */
+			v = mxp_verdict_merge(v == MXP_ERROR ? MXP_CONTINUE : v,
+					      report_early(path, stage, &out));
 		} else {
 			accepted++;
 		}

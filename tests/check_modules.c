@@ -46,10 +46,10 @@ END_TEST
 START_TEST(test_structural_checks)
 {
 	struct mxp_module m = {.abi = MXP_MODULE_ABI, .name = "x"};
-	static const struct mxp_option owns_on_error[] = {{"on_error", MXP_OPT_STRING, NULL, NULL, NULL},
-							  {NULL, 0, NULL, NULL, NULL}};
-	static const struct mxp_option no_choices[] = {{"mode", MXP_OPT_CHOICE, NULL, NULL, NULL},
-						       {NULL, 0, NULL, NULL, NULL}};
+	static const struct mxp_option owns_on_error[] = {
+		{.name = "on_error", .type = MXP_OPT_STRING}, {.name = NULL}};
+	static const struct mxp_option no_choices[] = {{.name = "mode", .type = MXP_OPT_CHOICE},
+						       {.name = NULL}};
 
 	fixture_load_modules();
 	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL)); /* no init/destroy */

@@ -166,6 +166,36 @@ START_TEST(test_input_bounds)
 }
 END_TEST
 
+START_TEST(test_domain_override_applies_per_recipient_domain)
+{
+	struct mxp_policy *pol = fixture_policy(
+		POLICY_HEAD "module testmod { reject_subject = \"spam\" }\n"
+			    "domain \"strict.example\" { module testmod { reject_subject = \"ham\" } }\n");
+	struct test_txn base = TXN(.rcpts = {"<u@lax.example>"}, .headers = {{"Subject", "ham"}});
+	struct test_txn strict = TXN(.rcpts = {"<u@STRICT.example>"}, .headers = {{"Subject", "ham"}});
+
+	run_txn(pol, &base);
+	ck_assert_int_eq(base.verdict, MXP_CONTINUE);
+	run_txn(pol, &strict);
+	ck_assert_int_eq(strict.verdict, MXP_REJECT);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
+START_TEST(test_zero_turns_bounds_off)
+{
+	struct mxp_policy *pol = fixture_policy(
+		POLICY_HEAD "limits { max_recipients = 0 max_header_length = 0 max_message_size = 0 "
+			    "max_headers = 0 }\nmodule testmod { }\n");
+	struct test_txn t = TXN(.rcpts = {"<a@x.example>", "<b@x.example>", "<c@x.example>"});
+
+	run_txn(pol, &t);
+	ck_assert_uint_eq(t.rcpts_accepted, 3);
+	ck_assert_int_eq(t.verdict, MXP_CONTINUE);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
 START_TEST(test_trusted_and_authenticated_skip_checks)
 {
 	struct mxp_policy *pol = fixture_policy(
@@ -248,6 +278,8 @@ suite_pipeline(void)
 	tcase_add_test(tc, test_on_error_reject_and_accept);
 	tcase_add_test(tc, test_header_removal_indexes);
 	tcase_add_test(tc, test_input_bounds);
+	tcase_add_test(tc, test_domain_override_applies_per_recipient_domain);
+	tcase_add_test(tc, test_zero_turns_bounds_off);
 	tcase_add_test(tc, test_trusted_and_authenticated_skip_checks);
 	tcase_add_test(tc, test_relay_hop_is_classified);
 	tcase_add_test(tc, test_session_pins_its_snapshot);

@@ -106,6 +106,17 @@ START_TEST(test_other_errors)
 		     "no such file");
 	expect_error(POLICY_HEAD "limits { max_recipients = -1 }\n", 6, "must not be negative");
 	expect_error(POLICY_HEAD "version = \"unterminated\n", 6, "unterminated string");
+	expect_error(POLICY_HEAD "\nlimits {\n  max_headers = 5\n", 7, "this { is never closed");
+	expect_error("version = \"x\"\n# no map\n", 1, "the mx map lists no hosts");
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+				 "domain \"Example.com\" { }\n\ndomain \"example.COM\" { }\n",
+		     9, "domain \"example.COM\" is listed twice");
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+				 "domain \"example.com\" {\n  module rcpt { domains = {\"a.example\"} }\n}\n",
+		     9, "option domains of module rcpt cannot be set per domain");
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+				 "domain \"example.com\" {\n  module rcpt { on_error = accept }\n}\n",
+		     9, "on_error of module rcpt cannot be set per domain");
 }
 END_TEST
 
@@ -128,6 +139,17 @@ START_TEST(test_include)
 	ck_assert_msg(strstr(err, "bad.inc:3: no such option 'bogus'") != NULL, "%s", err);
 	err = fixture_policy_error(POLICY_HEAD "include(\"missing.inc\")\n");
 	ck_assert_msg(strstr(err, "policy.conf:6: cannot include") != NULL, "%s", err);
+
+	/* The same file twice is not a loop; a file that includes itself is. */
+	fixture_write("limits.inc", "max_headers = 7\n");
+	pol = fixture_policy(POLICY_HEAD "limits {\n include(\"limits.inc\")\n}\n"
+					 "limits {\n include(\"limits.inc\")\n}\n");
+	ck_assert_int_eq(pol->limits.max_headers, 7);
+	mxp_policy_unref(pol);
+	fixture_write("loop.inc", "# loops\ninclude(\"loop.inc\")\n");
+	err = fixture_policy_error(POLICY_HEAD "include(\"loop.inc\")\n");
+	ck_assert_msg(strstr(err, "loop.inc:2: ") != NULL && strstr(err, "includes itself") != NULL,
+		      "%s", err);
 }
 END_TEST
 

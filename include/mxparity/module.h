@@ -56,12 +56,16 @@ enum mxp_opt_type {
 	MXP_OPT_FILE,    /* path whose contents are part of the policy digest */
 };
 
+/* Option flags. */
+#define MXP_OPTF_PER_DOMAIN 0x1  /* may be overridden in a domain "NAME" { } section */
+
 struct mxp_option {
 	const char *name;
 	enum mxp_opt_type type;
 	const char *def;             /* default as text, NULL = unset */
 	const char *const *choices;  /* NULL-terminated, MXP_OPT_CHOICE only */
-	const char *help;            /* one line, used by `mxparity options` */
+	const char *help;            /* one line for documentation */
+	unsigned flags;              /* MXP_OPTF_* */
 };
 
 /* The parsed, validated options of one module section (opaque). */
@@ -103,7 +107,8 @@ struct mxp_host {
 	bool (*cfg_bool)(const struct mxp_config *cfg, const char *key);
 	size_t (*cfg_list_count)(const struct mxp_config *cfg, const char *key);
 	const char *(*cfg_list_item)(const struct mxp_config *cfg, const char *key, size_t i);
-	/* The overriding config for a recipient domain, or cfg itself. */
+	/* The config for a recipient domain: its overrides of MXP_OPTF_PER_DOMAIN
+	 * options, falling back to cfg. */
 	const struct mxp_config *(*cfg_for_domain)(const struct mxp_config *cfg,
 						   const char *domain);
 

@@ -24,26 +24,33 @@
 struct rcpt_instance {
 	const struct mxp_host *host;
 	const struct mxp_config *cfg;
-	GHashTable *known;    /* lower-case "user@domain" and "@domain" */
-	GHashTable *domains;  /* lower-case domains whose users are checked */
-	char *delimiter;      /* recipient_delimiter characters, "" for none */
+	GHashTable *known;   /* lower-case "user@domain" and "@domain" */
+	GHashTable *domains; /* lower-case domains whose users are checked */
+	char *delimiter;     /* recipient_delimiter characters, "" for none */
 };
 
 struct rcpt_message {
-	unsigned unknown;     /* recipients refused this message */
+	unsigned unknown; /* recipients refused this message */
 };
 
-static const char *const on_unknown_words[] = {"reject", "tempfail", "accept", NULL};
+static const char *const on_unknown_words[] = { "reject", "tempfail", "accept", NULL };
 
 static const struct mxp_option rcpt_options[] = {
-	{"recipients_file", MXP_OPT_FILE, NULL, NULL, "the list of valid recipients"},
-	{"domains", MXP_OPT_LIST, NULL, NULL,
-	 "domains to check; empty means every domain named in the file"},
-	{"on_unknown", MXP_OPT_CHOICE, "reject", on_unknown_words,
-	 "reject (550 5.1.1), tempfail (450 4.1.1) or accept an unknown recipient"},
-	{"recipient_delimiter", MXP_OPT_STRING, "", NULL,
-	 "characters that start an address extension, as in Postfix (e.g. \"+\")"},
-	{NULL, 0, NULL, NULL, NULL},
+	{ .name = "recipients_file", .type = MXP_OPT_FILE, .help = "the list of valid recipients" },
+	{ .name = "domains",
+	  .type = MXP_OPT_LIST,
+	  .help = "domains to check; empty means every domain named in the file" },
+	{ .name = "on_unknown",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "reject",
+	  .choices = on_unknown_words,
+	  .help = "reject (550 5.1.1), tempfail (450 4.1.1) or accept an unknown recipient",
+	  .flags = MXP_OPTF_PER_DOMAIN },
+	{ .name = "recipient_delimiter",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "characters that start an address extension, as in Postfix (e.g. \"+\")" },
+	{ .name = NULL },
 };
 
 /* valid_entry - "user@domain" or "@domain" with printable, space-free text */

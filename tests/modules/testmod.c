@@ -13,18 +13,41 @@
 
 #include <mxparity/module.h>
 
-static const char *const fail_points[] = {"none", "connect", "helo", "mail", "rcpt",
-					  "header", "body", "eom", NULL};
+static const char *const fail_points[] = { "none",   "connect", "helo", "mail", "rcpt",
+					   "header", "body",	"eom",	NULL };
 
 static const struct mxp_option testmod_options[] = {
-	{"stamp_header", MXP_OPT_STRING, "X-Test-Module", NULL, "header added to every message"},
-	{"reject_subject", MXP_OPT_STRING, "", NULL, "reject when the Subject contains this"},
-	{"tag_subject", MXP_OPT_STRING, "", NULL, "tag when the Subject contains this"},
-	{"quarantine_subject", MXP_OPT_STRING, "", NULL, "quarantine on this Subject text"},
-	{"remove_header", MXP_OPT_STRING, "", NULL, "remove every instance of this header"},
-	{"fail_at", MXP_OPT_CHOICE, "none", fail_points, "simulate an internal failure"},
-	{"max_body", MXP_OPT_SIZE, "0", NULL, "tempfail bodies larger than this (0: off)"},
-	{NULL, 0, NULL, NULL, NULL},
+	{ .name = "stamp_header",
+	  .type = MXP_OPT_STRING,
+	  .def = "X-Test-Module",
+	  .help = "header added to every message" },
+	{ .name = "reject_subject",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "reject when the Subject contains this (per domain of the first recipient)",
+	  .flags = MXP_OPTF_PER_DOMAIN },
+	{ .name = "tag_subject",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "tag when the Subject contains this" },
+	{ .name = "quarantine_subject",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "quarantine on this Subject text" },
+	{ .name = "remove_header",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "remove every instance of this header" },
+	{ .name = "fail_at",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "none",
+	  .choices = fail_points,
+	  .help = "simulate an internal failure" },
+	{ .name = "max_body",
+	  .type = MXP_OPT_SIZE,
+	  .def = "0",
+	  .help = "tempfail bodies larger than this (0: off)" },
+	{ .name = NULL },
 };
 
 struct testmod {
@@ -151,6 +174,16 @@ testmod_body(struct mxp_event *ev, const unsigned char *chunk, size_t len)
 	return MXP_CONTINUE;
 }
 
+/* domain_cfg - the options for the first recipient's domain */
+static const struct mxp_config *
+domain_cfg(const struct mxp_event *ev)
+{
+	const struct testmod *t = ev->instance;
+	const char *at = ev->msg->nrcpt > 0 ? strrchr(ev->msg->rcpts[0], '@') : NULL;
+
+	return t->host->cfg_for_domain(t->cfg, at != NULL ? at + 1 : NULL);
+}
+
 /* contains - non-empty needle found in hay */
 static bool
 contains(const char *hay, const char *needle)
@@ -171,7 +204,7 @@ testmod_eom(struct mxp_event *ev)
 		 ev->conn->own_host, ev->conn->own_tier, ev->conn->hop, ev->msg->nrcpt, m->headers,
 		 m->body);
 	ev->host->add_header(ev->result, t->host->cfg_string(t->cfg, "stamp_header"), value);
-	if (contains(m->subject, t->host->cfg_string(t->cfg, "reject_subject"))) {
+	if (contains(m->subject, t->host->cfg_string(domain_cfg(ev), "reject_subject"))) {
 		ev->host->set_reply(ev->result, "554", "5.7.1", "test module rejects \"%s\"",
 				    m->subject);
 		ev->host->set_token(ev->result, "test=reject");
