@@ -340,7 +340,8 @@ _sink_up() {
     _itest_listening "$SINK_PORT"
 }
 
-# sink_files: list the complete (closed) message files, oldest first.
+# sink_files: list the complete (closed) message files, in name order
+# (= arrival order at one-second resolution).
 sink_files() {
     [ -n "$SINK_DIR" ] || return 0
     local f open=()
@@ -437,6 +438,12 @@ pf_start() {
     # by "postfix start" itself (post-install create-missing) with the right
     # owners and modes.
     mkdir -p -- "$conf" "$dir/log" "$dir/queue"
+    # The daemons use the data directory as user postfix, so every parent
+    # of the work dir must be searchable by that user (not so under /root).
+    if command -v runuser >/dev/null 2>&1 \
+            && ! runuser -u postfix -- test -x "$dir" 2>/dev/null; then
+        itest_fail "pf_start: user postfix cannot reach $dir; use an ITEST_ROOT whose parents are o+x (e.g. under /tmp)"
+    fi
 
     # master.cf goes first: postconf warns about a missing one and stalls
     # ~2 s trying to log that warning.  No chroot anywhere; only the
@@ -637,19 +644,21 @@ pf_queue_count() {
 # code is returned (and kept in $SWAKS_RC) without failing the test.
 swaks_send() {
     itest_require swaks
-    local n=1 rc
+    local n=1 rc=0
     while [ -e "$ITEST_DIR/swaks.$n.log" ] && [ "$n" -lt 10000 ]; do
         n=$(( n + 1 ))
     done
     SWAKS_LOG=$ITEST_DIR/swaks.$n.log
     export SWAKS_LOG
-    timeout 120 swaks --config \
-        --server 127.0.0.1 --port "${PF_PORT:-25}" \
+    # No PF_PORT (no pf_start yet): the caller must give --server/--port.
+    local target=(--server 127.0.0.1)
+    if [ -n "${PF_PORT:-}" ]; then target+=(--port "$PF_PORT"); fi
+    # "--config" without argument: ignore any ~/.swaksrc.
+    timeout 120 swaks --config "${target[@]}" \
         --helo client.itest.example \
         --from sender@example.com --to recipient@example.net \
         --timeout 30 \
-        "$@" >"$SWAKS_LOG" 2>&1 </dev/null
-    rc=$?
+        "$@" >"$SWAKS_LOG" 2>&1 </dev/null || rc=$?
     SWAKS_RC=$rc
     export SWAKS_RC
     printf 'swaks: exit %s, transcript %s\n' "$rc" "$SWAKS_LOG" >&2
@@ -705,4 +714,22 @@ wait_for_grep() {
     local pat=$1 file=$2 timeout=${3:-30}
     _itest_poll "$timeout" _itest_file_grep "$pat" "$file" \
         || itest_fail "/$pat/ did not appear in $file within ${timeout}s" "$file"
+}
+
+# itest_mark FILE: print FILE's current line count (0 if missing), for
+# wait_for_grep_from: only lines written after the mark count.
+itest_mark() {
+    if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+_itest_file_grep_from() {
+    [ -f "$3" ] && tail -n +"$(( $1 + 1 ))" -- "$3" | grep -E -q -- "$2"
+}
+
+# wait_for_grep_from MARK PATTERN FILE TIMEOUT: like wait_for_grep, but only
+# lines after line MARK (from itest_mark) are searched.
+wait_for_grep_from() {
+    local mark=$1 pat=$2 file=$3 timeout=${4:-30}
+    _itest_poll "$timeout" _itest_file_grep_from "$mark" "$pat" "$file" \
+        || itest_fail "/$pat/ did not appear in $file after line $mark within ${timeout}s" "$file"
 }
