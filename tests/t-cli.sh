@@ -16,6 +16,15 @@ bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
 expect() { # expect DESC WANT_RC GOT_RC
     if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
 }
+has() { # has DESC ERE TEXT: TEXT has a line matching ERE
+    if grep -qE -- "$2" <<<"$3"; then ok "$1"; else bad "$1: /$2/ not in: $3"; fi
+}
+file_has() { # file_has DESC ERE FILE
+    if grep -qE -- "$2" "$3"; then ok "$1"; else bad "$1: /$2/ not in $3"; fi
+}
+file_lacks() { # file_lacks DESC ERE FILE
+    if grep -qE -- "$2" "$3"; then bad "$1: /$2/ found in $3"; else ok "$1"; fi
+}
 mxp=$top_builddir/mxparity
 mods=$work/modules
 mkdir -p "$mods"
@@ -28,14 +37,14 @@ EOF2
 
 out=$("$mxp" check -c "$work/policy.conf" -M "$mods" -n mx2.example.com 2>&1); rc=$?
 expect "check accepts the policy" 0 $rc
-grep -qE '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64}$' <<<"$out" && ok "digest line" || bad "digest line: $out"
-grep -q '^this host: mx2.example.com tier=backup modules=rcpt,testmod$' <<<"$out" && ok "own tier" || bad "own tier: $out"
-grep -q '^peer: mx1.example.com tier=primary$' <<<"$out" && ok "peers" || bad "peers: $out"
+has "digest line" '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64}$' "$out"
+has "own tier" '^this host: mx2.example.com tier=backup modules=rcpt,testmod$' "$out"
+has "peers" '^peer: mx1.example.com tier=primary$' "$out"
 
 printf 'version = "x"\n\n# comment\nmx { host "a.example" { tier = primary addresses = {"10.0.0.1/8"} } }\n' >"$work/bad.conf"
 out=$("$mxp" check -c "$work/bad.conf" -M "$mods" -n a.example 2>&1); rc=$?
 expect "check refuses a bad CIDR" 2 $rc
-grep -q "^$work/bad.conf:4: addresses: \"10.0.0.1/8\" is not a valid address or CIDR" <<<"$out" && ok "error names FILE:LINE" || bad "error: $out"
+has "error names FILE:LINE" "^$work/bad.conf:4: addresses: \"10.0.0.1/8\" is not a valid address or CIDR" "$out"
 
 printf 'From: a@example.org\nTo: alice@example.com\nSubject: plain\nX-Forged: yes\n\nbody line\n' >"$work/m1.eml"
 printf 'From: a@example.org\nSubject: tag me please\n\nbody\n' >"$work/m2.eml"
@@ -43,18 +52,18 @@ scan() { "$mxp" scan -c "$work/policy.conf" -M "$mods" -n mx1.example.com --from
 
 out=$(scan --rcpt alice@example.com -o "$work/out.eml" "$work/m1.eml" 2>/dev/null); rc=$?
 expect "scan accepts a clean message" 0 $rc
-grep -qE "^$work/m1.eml: client=unknown\[192\.0\.2\.1\] hop=edge from=<a@example\.org> rcpts=1 size=[0-9]+ rcpt=ok test=ok:4:11:1 action=accept policy=[0-9a-f]{8} ms=" <<<"$out" && ok "summary line" || bad "summary: $out"
-grep -q '^X-Test-Module: host=mx1.example.com tier=primary hop=edge' "$work/out.eml" && ok "-o adds the header" || bad "-o output lacks header"
-grep -q '^X-Forged' "$work/out.eml" && bad "-o kept the removed header" || ok "-o drops the removed header"
-grep -q '^body line$' "$work/out.eml" && ok "-o keeps the body" || bad "-o lost the body"
+has "summary line" "^$work/m1.eml: client=unknown\[192\.0\.2\.1\] hop=edge from=<a@example\.org> rcpts=1 size=[0-9]+ rcpt=ok test=ok:4:11:1 action=accept policy=[0-9a-f]{8} ms=" "$out"
+file_has "-o adds the header" '^X-Test-Module: host=mx1.example.com tier=primary hop=edge' "$work/out.eml"
+file_lacks "-o drops the removed header" '^X-Forged' "$work/out.eml"
+file_has "-o keeps the body" '^body line$' "$work/out.eml"
 
 out=$(scan --rcpt alice@example.com "$work/m2.eml" 2>/dev/null); rc=$?
 expect "scan tags (exit 0)" 0 $rc
-grep -q 'test=tag action=tag' <<<"$out" && ok "tag in summary" || bad "tag: $out"
+has "tag in summary" 'test=tag action=tag' "$out"
 
 out=$(scan --rcpt nobody@example.com "$work/m1.eml" 2>/dev/null); rc=$?
 expect "scan rejects an unknown recipient" 1 $rc
-grep -q 'reject at RCPT <nobody@example.com>: 550 5.1.1' <<<"$out" && ok "rcpt reply printed" || bad "rcpt: $out"
+has "rcpt reply printed" 'reject at RCPT <nobody@example.com>: 550 5.1.1' "$out"
 
 sed -i 's/tag_subject = "tag me"/fail_at = body/' "$work/policy.conf"
 out=$(scan --rcpt alice@example.com "$work/m1.eml" 2>/dev/null); rc=$?
@@ -67,9 +76,12 @@ expect "scan without files is a usage error" 2 $rc
 # header found through the installed mxparity.pc, and load it.
 if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&1; then
     pc=$(find "$work/root" -name mxparity.pc | head -1)
-    export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$work/root
+    PKG_CONFIG_PATH=$(dirname "$pc")
+    export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR=$work/root
     mkdir -p "$work/third"
-    if cc -shared -fPIC -Wall -Wextra -Werror $(pkg-config --cflags mxparity) \
+    cflags=$(pkg-config --cflags mxparity)
+    # shellcheck disable=SC2086 # cflags is a list of words
+    if cc -shared -fPIC -Wall -Wextra -Werror $cflags \
         -o "$work/third/testmod.so" "$top_srcdir/tests/modules/testmod.c" 2>"$work/cc.log"; then
         ok "third-party module builds against the installed header"
         ln -s "$top_builddir/milter/modules/.libs/rcpt.so" "$work/third/rcpt.so"
@@ -78,7 +90,11 @@ if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&
     else
         bad "building against the installed header: $(cat "$work/cc.log")"
     fi
-    [ -f "$(find "$work/root" -path '*mxparity/modules/rcpt.so' | head -1)" ] && ok "rcpt.so installed in the module dir" || bad "rcpt.so not installed"
+    if [ -n "$(find "$work/root" -path '*mxparity/modules/rcpt.so')" ]; then
+        ok "rcpt.so installed in the module dir"
+    else
+        bad "rcpt.so not installed"
+    fi
 else
     bad "make install DESTDIR: $(tail -5 "$work/install.log")"
 fi

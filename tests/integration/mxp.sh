@@ -4,8 +4,7 @@
 # daemon started in the foreground with its log in the test directory.
 # Source it after lib.sh.
 
-MXPARITYD=$top_builddir/mxparityd
-MXPARITY=$top_builddir/mxparity
+MXPARITYD=${top_builddir:?lib.sh sets top_builddir}/mxparityd
 
 # mxp_modules: a directory holding the core modules and the test module.
 mxp_modules() {
@@ -25,6 +24,7 @@ mxp_policy() {
 
 # mxp_start [extra mxparityd args]: start the daemon on a free loopback port
 # as host mx1.example.com, wait until it serves.  Sets MXP_PORT MXP_PID MXP_LOG.
+# shellcheck disable=SC2120 # the arguments are optional
 mxp_start() {
     [ -n "${MXP_MODDIR:-}" ] || mxp_modules
     : "${MXP_PORT:=$(free_port)}"
@@ -42,6 +42,13 @@ mxp_start() {
 
 _mxp_serving() {
     tail -n +"$(( $1 + 1 ))" "$MXP_LOG" | grep -q 'serving on' && _itest_listening "$MXP_PORT"
+}
+
+# smtp_interrupt SIGNAL WANT SUBJECT: one transaction through the newest
+# Postfix, with SIGNAL sent to the daemon between RCPT and DATA; succeeds
+# when the DATA reply class is WANT (2 or 4).
+smtp_interrupt() {
+    python3 "${top_srcdir:?}/tests/integration/smtp_interrupt.py" "$PF_PORT" "$MXP_PID" "$@"
 }
 
 # mxp_milter: the smtpd_milters value for the running daemon.

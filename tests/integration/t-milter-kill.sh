@@ -18,23 +18,8 @@ sink_start
 pf_start "$(mxp_milter)"
 
 # One SMTP session: the daemon is killed between RCPT and DATA.
-python3 - "$PF_PORT" "$MXP_PID" >"$ITEST_DIR/kill.log" 2>&1 <<'PY' || itest_fail "mid-transaction kill" "$ITEST_DIR/kill.log"
-import os, signal, smtplib, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-s.ehlo("client.itest.example")
-code, _ = s.mail("sender@example.com"); assert code == 250, code
-code, _ = s.rcpt("alice@example.com"); assert code == 250, code
-os.kill(pid, signal.SIGKILL)
-time.sleep(0.5)
-try:
-    code, msg = s.data(b"Subject: survives a crash\r\n\r\nbody\r\n")
-except smtplib.SMTPDataError as e:  # smtplib raises on anything but 250
-    code, msg = e.smtp_code, e.smtp_error
-print("DATA reply", code, msg.decode())
-assert 400 <= code < 500, "want a 4xx tempfail, got %d" % code
-s.close()
-PY
+smtp_interrupt SIGKILL 4 "survives a crash" >"$ITEST_DIR/kill.log" 2>&1 \
+    || itest_fail "mid-transaction kill" "$ITEST_DIR/kill.log"
 cat "$ITEST_DIR/kill.log"
 wait "$MXP_PID" 2>/dev/null
 [ "$(sink_count)" -eq 0 ] || itest_fail "a message was delivered while the filter was dead"

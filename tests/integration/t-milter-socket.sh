@@ -42,20 +42,8 @@ sink_wait_count 1 30
 sink_grep '^X-Test-Module: host=mx1\.example\.com'
 
 # SIGTERM while a transaction is open: it completes, then the daemon stops.
-python3 - "$PF_PORT" "$MXP_PID" >"$ITEST_DIR/term.log" 2>&1 <<'PY' || itest_fail "transaction across SIGTERM" "$ITEST_DIR/term.log"
-import os, signal, smtplib, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-s.ehlo("client.itest.example")
-code, _ = s.mail("sender@example.com"); assert code == 250, code
-code, _ = s.rcpt("alice@example.com"); assert code == 250, code
-os.kill(pid, signal.SIGTERM)
-time.sleep(1)
-code, msg = s.data(b"Subject: finished after SIGTERM\r\n\r\nbody\r\n")
-print("DATA reply", code, msg.decode())
-assert code == 250, "the open transaction was dropped: %d" % code
-s.quit()
-PY
+smtp_interrupt SIGTERM 2 "finished after SIGTERM" >"$ITEST_DIR/term.log" 2>&1 \
+    || itest_fail "the open transaction was dropped on SIGTERM" "$ITEST_DIR/term.log"
 cat "$ITEST_DIR/term.log"
 sink_wait_count 2 30
 sink_grep '^Subject: finished after SIGTERM'
