@@ -29,6 +29,7 @@ struct mxp_session {
 	bool trusted_net;          /* client address in trusted_networks */
 	bool conn_decided;         /* a connect/helo verdict ended the session */
 	void **conn_state;         /* per module */
+	struct mxp_result *conn_results; /* per module, for connect and helo */
 
 	/* The current message. */
 	bool in_msg;
@@ -58,6 +59,13 @@ module_count(const struct mxp_session *s)
 	return s->pol->nmodules;
 }
 
+/* result_of - the message's result for module i, or the connection's outside a message */
+static struct mxp_result *
+result_of(struct mxp_session *s, size_t i)
+{
+	return s->results != NULL ? &s->results[i] : &s->conn_results[i];
+}
+
 /* make_event - the per-call view a module gets */
 static struct mxp_event
 make_event(struct mxp_session *s, size_t i)
@@ -69,7 +77,7 @@ make_event(struct mxp_session *s, size_t i)
 		.msg_state = s->msg_state != NULL ? s->msg_state[i] : NULL,
 		.conn = &s->conn,
 		.msg = s->in_msg ? &s->msg : NULL,
-		.result = s->results != NULL ? &s->results[i] : NULL,
+		.result = result_of(s, i),
 	};
 	return ev;
 }
@@ -112,7 +120,7 @@ apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const 
 		     struct mxp_outcome *out, bool sticky)
 {
 	const struct mxp_policy_module *pm = &s->pol->modules[i];
-	struct mxp_result *res = s->results != NULL ? &s->results[i] : NULL;
+	struct mxp_result *res = result_of(s, i);
 	bool failed = false;
 
 	if (v == MXP_ERROR) {
@@ -204,6 +212,14 @@ dispatch(struct mxp_session *s, enum event_kind kind, const struct event_args *a
 	}
 }
 
+/* reset_conn_results - a connection-level reply is used once; edits there have no message */
+static void
+reset_conn_results(struct mxp_session *s)
+{
+	for (size_t i = 0; i < module_count(s); i++)
+		mxp_result_reset(&s->conn_results[i]);
+}
+
 struct mxp_session *
 mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *client_addr,
 		int family)
@@ -217,6 +233,9 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 									 : "unknown");
 	s->client_addr = g_strdup(client_addr != NULL ? client_addr : "unknown");
 	s->conn_state = g_new0(void *, module_count(s) ? module_count(s) : 1);
+	s->conn_results = g_new0(struct mxp_result, module_count(s) ? module_count(s) : 1);
+	for (size_t i = 0; i < module_count(s); i++)
+		mxp_result_init(&s->conn_results[i]);
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
 	s->header_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->trusted_net = mxp_cidr_match_any(pol->trusted, pol->ntrusted, s->client_addr);
@@ -298,6 +317,9 @@ mxp_session_free(struct mxp_session *s)
 	}
 	mxp_policy_unref(s->pol);
 	g_free(s->conn_state);
+	for (size_t i = 0; i < module_count(s); i++)
+		mxp_result_release(&s->conn_results[i]);
+	g_free(s->conn_results);
 	g_free(s->client_name);
 	g_free(s->client_addr);
 	g_free(s->helo);
@@ -324,6 +346,7 @@ mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
 	}
 	dispatch(s, EV_CONNECT, &(struct event_args){0}, out);
 	s->conn_decided = out->verdict >= MXP_TEMPFAIL;
+	reset_conn_results(s);
 }
 void
 mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *out)
@@ -335,6 +358,7 @@ mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *ou
 	if (s->trusted_net || s->conn_decided)
 		return;
 	dispatch(s, EV_HELO, &(struct event_args){.text = s->helo}, out);
+	reset_conn_results(s);
 }
 /* msg_begin - fresh per-message state for every module */
 static void

@@ -92,6 +92,20 @@ START_TEST(test_on_error_is_never_a_silent_pass)
 }
 END_TEST
 
+START_TEST(test_connection_level_reply)
+{
+	struct mxp_policy *pol =
+		fixture_policy(POLICY_HEAD "module testmod { reject_helo = \"client.example\" }\n");
+	struct test_txn t = TXN();
+
+	run_txn(pol, &t);
+	ck_assert_int_eq(t.verdict, MXP_REJECT);
+	ck_assert_str_eq(t.rcode, "550");
+	ck_assert_msg(strstr(t.text, "refuses HELO client.example") != NULL, "%s", t.text);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
 START_TEST(test_on_error_reject_and_accept)
 {
 	struct mxp_policy *pol =
@@ -275,6 +289,7 @@ suite_pipeline(void)
 	tcase_add_test(tc, test_clean_message_gets_header_and_token);
 	tcase_add_test(tc, test_most_severe_verdict_wins);
 	tcase_add_test(tc, test_on_error_is_never_a_silent_pass);
+	tcase_add_test(tc, test_connection_level_reply);
 	tcase_add_test(tc, test_on_error_reject_and_accept);
 	tcase_add_test(tc, test_header_removal_indexes);
 	tcase_add_test(tc, test_input_bounds);

@@ -137,7 +137,9 @@ struct mxp_event {
 	void *msg_state;             /* what msg_begin() stored */
 	const struct mxp_conn *conn;
 	const struct mxp_msg *msg;
-	struct mxp_result *result;   /* reply, token and headers */
+	struct mxp_result *result;   /* reply, token and headers; never NULL.  At
+				      * connect and helo only the reply counts: there
+				      * is no message yet to add headers to. */
 };
 
 struct mxp_module {

@@ -26,6 +26,10 @@ static const struct mxp_option testmod_options[] = {
 	  .def = "",
 	  .help = "reject when the Subject contains this (per domain of the first recipient)",
 	  .flags = MXP_OPTF_PER_DOMAIN },
+	{ .name = "reject_helo",
+	  .type = MXP_OPT_STRING,
+	  .def = "",
+	  .help = "reject the session when HELO is this name" },
 	{ .name = "tag_subject",
 	  .type = MXP_OPT_STRING,
 	  .def = "",
@@ -118,8 +122,16 @@ testmod_connect(struct mxp_event *ev)
 static enum mxp_verdict
 testmod_helo(struct mxp_event *ev, const char *helo)
 {
-	(void)helo;
-	return failing(ev, "helo") ? MXP_ERROR : MXP_CONTINUE;
+	const struct testmod *t = ev->instance;
+	const char *bad = t->host->cfg_string(t->cfg, "reject_helo");
+
+	if (failing(ev, "helo"))
+		return MXP_ERROR;
+	if (bad[0] != '\0' && strcasecmp(helo, bad) == 0) {
+		ev->host->set_reply(ev->result, "550", "5.7.1", "test module refuses HELO %s", helo);
+		return MXP_REJECT;
+	}
+	return MXP_CONTINUE;
 }
 
 static enum mxp_verdict
