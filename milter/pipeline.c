@@ -315,11 +315,11 @@ mxp_session_free(struct mxp_session *s)
 		if (m->conn_end != NULL && !s->trusted_net)
 			m->conn_end(&ev);
 	}
-	mxp_policy_unref(s->pol);
-	g_free(s->conn_state);
 	for (size_t i = 0; i < module_count(s); i++)
 		mxp_result_release(&s->conn_results[i]);
 	g_free(s->conn_results);
+	g_free(s->conn_state);
+	mxp_policy_unref(s->pol); /* last: module_count reads the policy */
 	g_free(s->client_name);
 	g_free(s->client_addr);
 	g_free(s->helo);
