@@ -42,8 +42,18 @@ swaks_send --to alice@example.com --header "Subject: after good reload"
 assert_swaks_reply "554 5.7.1"
 [ "$(sink_count)" -eq 2 ] || itest_fail "the rejected message reached the sink"
 
+# A burst of signals while reloads run: none may fall to libmilter's own
+# signal thread, which would stop the milter.
+for _ in $(seq 1 20); do kill -HUP "$MXP_PID"; kill -USR1 "$MXP_PID"; done
+sleep 2
+kill -0 "$MXP_PID" || itest_fail "the daemon died under a burst of SIGHUP/SIGUSR1" "$MXP_LOG"
+assert_no_grep 'milter loop ended unexpectedly' "$MXP_LOG"
+swaks_send --to alice@example.com --header "Subject: burst done"
+assert_swaks_reply 250
+sink_wait_count 3 30
+
 # SIGUSR1 writes the counters line now (it is otherwise due every counters_interval).
 kill -USR1 "$MXP_PID"
-wait_for_grep 'counters: connections=[0-9]+ messages=3 accept=2 tag=0 quarantine=0 tempfail=0 reject=1 .*module_errors=0' "$MXP_LOG" 10
+wait_for_grep 'counters: connections=[0-9]+ messages=4 accept=3 tag=0 quarantine=0 tempfail=0 reject=1 .*module_errors=0' "$MXP_LOG" 10
 assert_no_grep 'AddressSanitizer|runtime error' "$MXP_LOG"
 itest_pass
