@@ -78,18 +78,11 @@ static sfsistat
 to_status(SMFICTX *ctx, const struct mxp_outcome *out)
 {
 	switch (out->verdict) {
-	case MXP_TEMPFAIL:
-		set_reply(ctx, out);
-		return SMFIS_TEMPFAIL;
-	case MXP_REJECT:
-		set_reply(ctx, out);
-		return SMFIS_REJECT;
-	case MXP_DISCARD:
-		return SMFIS_DISCARD;
-	case MXP_ERROR:
-		return SMFIS_TEMPFAIL;
-	default:
-		return SMFIS_CONTINUE;
+	case MXP_TEMPFAIL: set_reply(ctx, out); return SMFIS_TEMPFAIL;
+	case MXP_REJECT: set_reply(ctx, out); return SMFIS_REJECT;
+	case MXP_DISCARD: return SMFIS_DISCARD;
+	case MXP_ERROR: return SMFIS_TEMPFAIL;
+	default: return SMFIS_CONTINUE;
 	}
 }
 
@@ -165,7 +158,8 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	if (s == NULL)
 		return SMFIS_TEMPFAIL;
 	/* The new message's id, not the previous one's, on lines logged during MAIL. */
-	mxp_log_set_queue_id(smfi_getsymval(ctx, "i") != NULL ? smfi_getsymval(ctx, "i") : "NOQUEUE");
+	mxp_log_set_queue_id(smfi_getsymval(ctx, "i") != NULL ? smfi_getsymval(ctx, "i")
+							      : "NOQUEUE");
 	mxp_session_mail(s, argv[0], smfi_getsymval(ctx, "{auth_authen}"), &out);
 	session_of(ctx);
 	return to_status(ctx, &out);
@@ -266,7 +260,8 @@ on_eom(SMFICTX *ctx)
 		status = SMFIS_TEMPFAIL;
 	}
 	mxp_log(LOG_INFO, "%s%s", fin->summary,
-		status == SMFIS_TEMPFAIL && fin->outcome.verdict < MXP_TEMPFAIL ? " (deferred)" : "");
+		status == SMFIS_TEMPFAIL && fin->outcome.verdict < MXP_TEMPFAIL ? " (deferred)"
+										: "");
 	mxp_session_finish(s);
 	return status;
 }

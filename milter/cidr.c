@@ -21,7 +21,9 @@ parse_addr(const char *text, int *family_r, unsigned char *addr_r)
 		return 0;
 	}
 	if (inet_pton(AF_INET6, text, addr_r) == 1) {
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char mapped[12] = {
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+		};
 		if (memcmp(addr_r, mapped, sizeof(mapped)) == 0) {
 			memmove(addr_r, addr_r + 12, 4);
 			*family_r = AF_INET;

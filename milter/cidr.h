@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 struct mxp_cidr {
-	int family;            /* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	unsigned char addr[16];
 	unsigned prefix;
 };

@@ -11,11 +11,16 @@
 static atomic_ulong counters[MXP_CNT_MAX];
 
 static const char *const counter_names[MXP_CNT_MAX] = {
-	[MXP_CNT_CONNECTIONS] = "connections", [MXP_CNT_MESSAGES] = "messages",
-	[MXP_CNT_ACCEPT] = "accept",           [MXP_CNT_TAG] = "tag",
-	[MXP_CNT_QUARANTINE] = "quarantine",   [MXP_CNT_TEMPFAIL] = "tempfail",
-	[MXP_CNT_REJECT] = "reject",           [MXP_CNT_DISCARD] = "discard",
-	[MXP_CNT_RCPT_REJECTED] = "rcpt_rejected", [MXP_CNT_MODULE_ERRORS] = "module_errors",
+	[MXP_CNT_CONNECTIONS] = "connections",
+	[MXP_CNT_MESSAGES] = "messages",
+	[MXP_CNT_ACCEPT] = "accept",
+	[MXP_CNT_TAG] = "tag",
+	[MXP_CNT_QUARANTINE] = "quarantine",
+	[MXP_CNT_TEMPFAIL] = "tempfail",
+	[MXP_CNT_REJECT] = "reject",
+	[MXP_CNT_DISCARD] = "discard",
+	[MXP_CNT_RCPT_REJECTED] = "rcpt_rejected",
+	[MXP_CNT_MODULE_ERRORS] = "module_errors",
 	[MXP_CNT_TRUSTED] = "trusted",
 };
 
@@ -32,7 +37,8 @@ mxp_counter_action(enum mxp_verdict v)
 	switch (v) {
 	case MXP_TAG: mxp_counter_add(MXP_CNT_TAG, 1); break;
 	case MXP_QUARANTINE: mxp_counter_add(MXP_CNT_QUARANTINE, 1); break;
-	case MXP_TEMPFAIL: case MXP_ERROR: mxp_counter_add(MXP_CNT_TEMPFAIL, 1); break;
+	case MXP_TEMPFAIL:
+	case MXP_ERROR: mxp_counter_add(MXP_CNT_TEMPFAIL, 1); break;
 	case MXP_REJECT: mxp_counter_add(MXP_CNT_REJECT, 1); break;
 	case MXP_DISCARD: mxp_counter_add(MXP_CNT_DISCARD, 1); break;
 	default: mxp_counter_add(MXP_CNT_ACCEPT, 1); break;

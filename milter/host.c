@@ -38,8 +38,7 @@ host_set_token(struct mxp_result *res, const char *fmt, ...)
 }
 
 /* host_log - varargs trampoline */
-static void __attribute__((format(printf, 2, 3)))
-host_log(int priority, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) host_log(int priority, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;

@@ -73,8 +73,7 @@ notify(const char *state)
 }
 
 /* usage - to stderr, exit 2 */
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
@@ -136,8 +135,7 @@ parse_options(int argc, char **argv, struct options *opts)
 }
 
 /* die - startup failures only: say why and exit */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-die(int status, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
 	char msg[1536];
 	va_list ap;
@@ -267,8 +265,9 @@ reload(const struct options *opts)
 	pol = load_policy(opts, err, sizeof(err));
 	if (pol == NULL) {
 		old = mxp_policy_acquire();
-		mxp_log(LOG_ERR, "policy reload refused: %s; still serving version=%s digest=sha256:%s",
-			err, old->version, old->digest);
+		mxp_log(LOG_ERR,
+			"policy reload refused: %s; still serving version=%s digest=sha256:%s", err,
+			old->version, old->digest);
 		mxp_policy_unref(old);
 	} else {
 		mxp_policy_install(pol);
@@ -303,7 +302,7 @@ log_counters_if_due(time_t *last)
 static bool
 wait_until(bool (*cond)(void), int seconds)
 {
-	struct timespec pause = {0, 100 * 1000 * 1000};
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
 
 	for (int i = 0; i < seconds * 10 && !cond(); i++)
 		nanosleep(&pause, NULL);
@@ -374,7 +373,7 @@ signal_seen(volatile sig_atomic_t *flag)
 static void
 install_signal_handlers(void)
 {
-	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -476,7 +475,7 @@ main(int argc, char **argv)
 	notify("READY=1");
 
 	while (!atomic_load(&stopped)) {
-		struct timespec tick = {0, 200 * 1000 * 1000};
+		struct timespec tick = { 0, 200 * 1000 * 1000 };
 
 		nanosleep(&tick, NULL); /* a signal cuts it short */
 		if (signal_seen(&got_hup) && !atomic_load(&stopping))

@@ -88,9 +88,21 @@ mxp_parse_size(const char *text, long long *bytes_r, const char **error_r)
 	}
 	switch (*end) {
 	case '\0': break;
-	case 'k': case 'K': mult = 1024; end++; break;
-	case 'm': case 'M': mult = 1024 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024LL * 1024 * 1024; end++; break;
+	case 'k':
+	case 'K':
+		mult = 1024;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024LL * 1024 * 1024;
+		end++;
+		break;
 	default: end = NULL; break;
 	}
 	if (end == NULL || *end != '\0') {
@@ -119,9 +131,7 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 	v->type = type;
 	switch (type) {
 	case MXP_OPT_STRING:
-	case MXP_OPT_FILE:
-		v->text = g_strdup(text);
-		break;
+	case MXP_OPT_FILE: v->text = g_strdup(text); break;
 	case MXP_OPT_INT:
 		errno = 0;
 		v->number = strtoll(text, &end, 10);
@@ -136,7 +146,8 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 		    g_ascii_strcasecmp(text, "on") == 0)
 			v->flag = true;
 		else if (g_ascii_strcasecmp(text, "false") == 0 ||
-			 g_ascii_strcasecmp(text, "no") == 0 || g_ascii_strcasecmp(text, "off") == 0)
+			 g_ascii_strcasecmp(text, "no") == 0 ||
+			 g_ascii_strcasecmp(text, "off") == 0)
 			v->flag = false;
 		else {
 			*error_r = "expected true or false";

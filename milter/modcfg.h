@@ -13,18 +13,18 @@
 
 struct mxp_cfg_value {
 	enum mxp_opt_type type;
-	char *text;          /* canonical text for STRING/SIZE/CHOICE/FILE/INT/BOOL */
-	long long number;    /* INT, SIZE */
-	bool flag;           /* BOOL */
-	GPtrArray *list;     /* LIST: char * items */
-	char *file_sha256;   /* FILE: hex digest of the contents */
+	char *text;	   /* canonical text for STRING/SIZE/CHOICE/FILE/INT/BOOL */
+	long long number;  /* INT, SIZE */
+	bool flag;	   /* BOOL */
+	GPtrArray *list;   /* LIST: char * items */
+	char *file_sha256; /* FILE: hex digest of the contents */
 };
 
 struct mxp_config {
 	const struct mxp_module *mod;
-	GHashTable *values;                /* key -> struct mxp_cfg_value * */
-	GHashTable *domains;               /* lower-case domain -> struct mxp_config * */
-	const struct mxp_config *parent;   /* base section for a domain override */
+	GHashTable *values;		 /* key -> struct mxp_cfg_value * */
+	GHashTable *domains;		 /* lower-case domain -> struct mxp_config * */
+	const struct mxp_config *parent; /* base section for a domain override */
 };
 
 struct mxp_config *mxp_config_new(const struct mxp_module *mod, const struct mxp_config *parent);
@@ -35,8 +35,7 @@ void mxp_config_put(struct mxp_config *cfg, const char *key, struct mxp_cfg_valu
 const struct mxp_cfg_value *mxp_config_value(const struct mxp_config *cfg, const char *key);
 /* mxp_config_value_new_text - parse text as type; -1 with error_r on bad input */
 struct mxp_cfg_value *mxp_config_value_from_text(enum mxp_opt_type type, const char *text,
-						 const char *const *choices,
-						 const char **error_r);
+						 const char *const *choices, const char **error_r);
 void mxp_config_value_free(struct mxp_cfg_value *value);
 /* mxp_parse_size - "25M" into bytes */
 int mxp_parse_size(const char *text, long long *bytes_r, const char **error_r);

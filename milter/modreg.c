@@ -59,7 +59,8 @@ mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
 		if (strcmp(o->name, "on_error") == 0)
 			return "module declares option on_error, which the core owns";
 		if (o->type == MXP_OPT_CHOICE && o->choices == NULL) {
-			snprintf(why, sizeof(why), "option %s is a choice without choices", o->name);
+			snprintf(why, sizeof(why), "option %s is a choice without choices",
+				 o->name);
 			return why;
 		}
 	}

@@ -13,9 +13,9 @@
 
 struct mxp_modreg_entry {
 	char *name;
-	char *path;                     /* NULL for built-in test modules */
-	const struct mxp_module *mod;   /* NULL when loading failed */
-	char *error;                    /* why loading failed */
+	char *path;		      /* NULL for built-in test modules */
+	const struct mxp_module *mod; /* NULL when loading failed */
+	char *error;		      /* why loading failed */
 };
 
 /* mxp_modreg_load_dir - dlopen every *.so in dir not loaded yet */

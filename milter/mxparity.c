@@ -25,15 +25,16 @@
 enum { EXIT_PASS = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TEMPFAIL = 3 };
 
 /* usage - to stderr, exit 2 */
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 		"usage: mxparity check [-c POLICY] [-n HOSTNAME] [-M MODULE_DIR] [-v]\n"
 		"       mxparity scan [-c POLICY] [-n HOSTNAME] [-M MODULE_DIR] [--client-ip IP]\n"
-		"                     [--client-name NAME] [--helo NAME] [--from ADDR] [--auth USER]\n"
+		"                     [--client-name NAME] [--helo NAME] [--from ADDR] [--auth "
+		"USER]\n"
 		"                     [--rcpt ADDR]... [--as-host NAME] [-o OUT] FILE...\n"
-		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 tempfail\n");
+		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 "
+		"tempfail\n");
 	exit(EXIT_USAGE);
 }
 
@@ -102,7 +103,9 @@ exit_code(enum mxp_verdict v)
 {
 	switch (v) {
 	case MXP_TEMPFAIL: return EXIT_TEMPFAIL;
-	case MXP_REJECT: case MXP_DISCARD: case MXP_QUARANTINE: return EXIT_REFUSED;
+	case MXP_REJECT:
+	case MXP_DISCARD:
+	case MXP_QUARANTINE: return EXIT_REFUSED;
 	case MXP_ERROR: return EXIT_USAGE;
 	default: return EXIT_PASS;
 	}
@@ -112,21 +115,31 @@ exit_code(enum mxp_verdict v)
 static int
 cmd_scan(int argc, char **argv)
 {
-	enum { OPT_CLIENT_IP = 256, OPT_CLIENT_NAME, OPT_HELO, OPT_FROM, OPT_RCPT, OPT_AUTH, OPT_AS_HOST };
+	enum {
+		OPT_CLIENT_IP = 256,
+		OPT_CLIENT_NAME,
+		OPT_HELO,
+		OPT_FROM,
+		OPT_RCPT,
+		OPT_AUTH,
+		OPT_AS_HOST
+	};
 	static const struct option longopts[] = {
-		{"client-ip", required_argument, NULL, OPT_CLIENT_IP},
-		{"client-name", required_argument, NULL, OPT_CLIENT_NAME},
-		{"helo", required_argument, NULL, OPT_HELO},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"rcpt", required_argument, NULL, OPT_RCPT},
-		{"auth", required_argument, NULL, OPT_AUTH},
-		{"as-host", required_argument, NULL, OPT_AS_HOST},
-		{NULL, 0, NULL, 0},
+		{ "client-ip", required_argument, NULL, OPT_CLIENT_IP },
+		{ "client-name", required_argument, NULL, OPT_CLIENT_NAME },
+		{ "helo", required_argument, NULL, OPT_HELO },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "rcpt", required_argument, NULL, OPT_RCPT },
+		{ "auth", required_argument, NULL, OPT_AUTH },
+		{ "as-host", required_argument, NULL, OPT_AS_HOST },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = DEFAULT_POLICY, *hostname = NULL, *module_dir = MODULEDIR;
 	const char *out_path = NULL;
 	struct mxp_scan_envelope env = {
-		.client_ip = "192.0.2.1", .client_name = "unknown", .helo = "client.example",
+		.client_ip = "192.0.2.1",
+		.client_name = "unknown",
+		.helo = "client.example",
 		.from = "<>",
 	};
 	GPtrArray *rcpts = g_ptr_array_new();
@@ -136,7 +149,8 @@ cmd_scan(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:n:M:o:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': policy = optarg; break;
-		case 'n': case OPT_AS_HOST: hostname = optarg; break;
+		case 'n':
+		case OPT_AS_HOST: hostname = optarg; break;
 		case 'M': module_dir = optarg; break;
 		case 'o': out_path = optarg; break;
 		case OPT_CLIENT_IP: env.client_ip = optarg; break;

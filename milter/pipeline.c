@@ -26,21 +26,21 @@ struct mxp_session {
 	struct mxp_conn conn;
 	char *client_name, *client_addr, *helo, *auth_authen;
 	char hop[300];
-	bool trusted_net;          /* client address in trusted_networks */
-	bool conn_decided;         /* a connect/helo verdict ended the session */
-	void **conn_state;         /* per module */
+	bool trusted_net;		 /* client address in trusted_networks */
+	bool conn_decided;		 /* a connect/helo verdict ended the session */
+	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
 
 	/* The current message. */
 	bool in_msg;
-	bool msg_decided;          /* rejected before EOM: ignore further events */
-	bool skip_modules;         /* trusted client: no checks */
+	bool msg_decided;  /* rejected before EOM: ignore further events */
+	bool skip_modules; /* trusted client: no checks */
 	char *queue_id;
 	char *mail_from;
-	GPtrArray *rcpts;          /* char * */
+	GPtrArray *rcpts; /* char * */
 	struct mxp_msg msg;
-	void **msg_state;          /* per module */
-	bool *done;                /* module said ACCEPT */
+	void **msg_state; /* per module */
+	bool *done;	  /* module said ACCEPT */
 	struct mxp_result *results;
 	GHashTable *header_counts; /* lower-case name -> count */
 	size_t nheaders;
@@ -100,13 +100,13 @@ default_reply(struct mxp_outcome *out, enum mxp_verdict v, const char *module, b
 	char text[200];
 
 	if (v == MXP_TEMPFAIL) {
-		snprintf(text, sizeof(text), failed ? "Temporary failure in mail filter (%s)"
-						    : "Try again later (%s)",
+		snprintf(text, sizeof(text),
+			 failed ? "Temporary failure in mail filter (%s)" : "Try again later (%s)",
 			 module);
 		outcome_set(out, v, "451", failed ? "4.3.0" : "4.7.1", text);
 	} else if (v == MXP_REJECT) {
-		snprintf(text, sizeof(text), failed ? "Mail filter failure (%s)"
-						    : "Message rejected by policy (%s)",
+		snprintf(text, sizeof(text),
+			 failed ? "Mail filter failure (%s)" : "Message rejected by policy (%s)",
 			 module);
 		outcome_set(out, v, "550", failed ? "5.3.0" : "5.7.1", text);
 	} else {
@@ -131,10 +131,12 @@ apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const 
 			mxp_verdict_name(v == MXP_CONTINUE ? MXP_ACCEPT : v));
 		if (res != NULL && res->token[0] == '\0')
 			mxp_result_set_token(res, "%s=error", pm->mod->name);
+		/* A failing module's own reply is not trusted. */
 		if (res != NULL)
-			mxp_result_clear_reply(res); /* a failing module's own reply is not trusted */
+			mxp_result_clear_reply(res);
 		if (s->done != NULL)
-			s->done[i] = true; /* its state is suspect: out for the rest of the message */
+			s->done[i] =
+				true; /* its state is suspect: out for the rest of the message */
 	}
 	if (v < MXP_CONTINUE || v > MXP_DISCARD)
 		v = MXP_TEMPFAIL; /* a module returned garbage: fail safe */
@@ -159,14 +161,14 @@ active(const struct mxp_session *s, size_t i)
 
 enum event_kind { EV_CONNECT, EV_HELO, EV_MAIL, EV_RCPT, EV_HEADER, EV_EOH, EV_BODY, EV_EOM };
 
-static const char *const event_names[] = {"connect", "helo", "mail", "rcpt",
-					  "header", "eoh", "body", "eom"};
+static const char *const event_names[] = { "connect", "helo", "mail", "rcpt",
+					   "header",  "eoh",  "body", "eom" };
 
 /* Arguments of the event being dispatched; each kind uses a few. */
 struct event_args {
-	const char *text;          /* helo, sender, recipient or header name */
-	const char *value;         /* header value */
-	unsigned index;            /* header index among its name */
+	const char *text;  /* helo, sender, recipient or header name */
+	const char *value; /* header value */
+	unsigned index;	   /* header index among its name */
 	const unsigned char *chunk;
 	size_t len;
 };
@@ -181,7 +183,8 @@ call_event(const struct mxp_module *m, struct mxp_event *ev, enum event_kind kin
 	case EV_HELO: return m->helo ? m->helo(ev, a->text) : MXP_CONTINUE;
 	case EV_MAIL: return m->mail ? m->mail(ev, a->text) : MXP_CONTINUE;
 	case EV_RCPT: return m->rcpt ? m->rcpt(ev, a->text) : MXP_CONTINUE;
-	case EV_HEADER: return m->header ? m->header(ev, a->text, a->value, a->index) : MXP_CONTINUE;
+	case EV_HEADER:
+		return m->header ? m->header(ev, a->text, a->value, a->index) : MXP_CONTINUE;
 	case EV_EOH: return m->eoh ? m->eoh(ev) : MXP_CONTINUE;
 	case EV_BODY: return m->body ? m->body(ev, a->chunk, a->len) : MXP_CONTINUE;
 	case EV_EOM: return m->eom ? m->eom(ev) : MXP_CONTINUE;
@@ -229,8 +232,8 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 
 	s->pol = mxp_policy_ref(pol);
 	/* Postfix passes "[addr]" when the client has no name; log it as Postfix does. */
-	s->client_name = g_strdup(client_name != NULL && client_name[0] != '[' ? client_name
-									 : "unknown");
+	s->client_name =
+		g_strdup(client_name != NULL && client_name[0] != '[' ? client_name : "unknown");
 	s->client_addr = g_strdup(client_addr != NULL ? client_addr : "unknown");
 	s->conn_state = g_new0(void *, module_count(s) ? module_count(s) : 1);
 	s->conn_results = g_new0(struct mxp_result, module_count(s) ? module_count(s) : 1);
@@ -344,7 +347,7 @@ mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
 		if (m->conn_begin != NULL && m->conn_begin(&ev, &s->conn_state[i]) < 0)
 			apply_module_verdict(s, i, MXP_ERROR, "conn_begin", out, false);
 	}
-	dispatch(s, EV_CONNECT, &(struct event_args){0}, out);
+	dispatch(s, EV_CONNECT, &(struct event_args){ 0 }, out);
 	s->conn_decided = out->verdict >= MXP_TEMPFAIL;
 	reset_conn_results(s);
 }
@@ -357,7 +360,7 @@ mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *ou
 	s->conn.helo = s->helo;
 	if (s->trusted_net || s->conn_decided)
 		return;
-	dispatch(s, EV_HELO, &(struct event_args){.text = s->helo}, out);
+	dispatch(s, EV_HELO, &(struct event_args){ .text = s->helo }, out);
 	reset_conn_results(s);
 }
 /* msg_begin - fresh per-message state for every module */
@@ -416,9 +419,9 @@ decide_message(struct mxp_session *s, const char *stage, const struct mxp_outcom
 	s->msg_decided = true;
 	s->decided = *out;
 	mxp_counter_action(out->verdict);
-	mxp_log(LOG_INFO, "%s: %s from %s[%s]: %s %s %s; from=<%s> hop=%s", mxp_verdict_name(out->verdict),
-		stage, s->client_name, s->client_addr, out->rcode, out->xcode, out->text,
-		s->mail_from != NULL ? s->mail_from : "", s->hop);
+	mxp_log(LOG_INFO, "%s: %s from %s[%s]: %s %s %s; from=<%s> hop=%s",
+		mxp_verdict_name(out->verdict), stage, s->client_name, s->client_addr, out->rcode,
+		out->xcode, out->text, s->mail_from != NULL ? s->mail_from : "", s->hop);
 }
 
 void
@@ -430,8 +433,8 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 	memset(out, 0, sizeof(*out));
 	msg_end(s, true); /* a new MAIL without an abort: the previous one is over */
 	g_free(s->auth_authen);
-	s->auth_authen = auth_authen != NULL && auth_authen[0] != '\0' ? g_strndup(auth_authen, 255)
-								      : NULL;
+	s->auth_authen =
+		auth_authen != NULL && auth_authen[0] != '\0' ? g_strndup(auth_authen, 255) : NULL;
 	s->conn.auth_authen = s->auth_authen;
 	s->skip_modules = s->trusted_net || s->auth_authen != NULL;
 	if (s->auth_authen != NULL && !s->trusted_net)
@@ -443,7 +446,7 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 		return;
 	}
 	if (!s->skip_modules)
-		dispatch(s, EV_MAIL, &(struct event_args){.text = s->mail_from}, out);
+		dispatch(s, EV_MAIL, &(struct event_args){ .text = s->mail_from }, out);
 	decide_message(s, "MAIL", out);
 }
 void
@@ -460,7 +463,7 @@ mxp_session_rcpt(struct mxp_session *s, const char *rcpt, struct mxp_outcome *ou
 	    (long long)s->rcpts->len >= s->pol->limits.max_recipients) {
 		outcome_set(out, MXP_TEMPFAIL, "452", "4.5.3", "Too many recipients");
 	} else if (!s->skip_modules) {
-		dispatch(s, EV_RCPT, &(struct event_args){.text = addr}, out);
+		dispatch(s, EV_RCPT, &(struct event_args){ .text = addr }, out);
 		/* A per-recipient reply must not leak into the next recipient or EOM. */
 		for (size_t i = 0; i < module_count(s); i++)
 			mxp_result_clear_reply(&s->results[i]);
@@ -503,7 +506,7 @@ mxp_session_header(struct mxp_session *s, const char *name, const char *value,
 		index = GPOINTER_TO_UINT(g_hash_table_lookup(s->header_counts, lower)) + 1;
 		g_hash_table_replace(s->header_counts, lower, GUINT_TO_POINTER(index));
 		dispatch(s, EV_HEADER,
-			 &(struct event_args){.text = name, .value = value, .index = index}, out);
+			 &(struct event_args){ .text = name, .value = value, .index = index }, out);
 	}
 	decide_message(s, "header", out);
 }
@@ -514,7 +517,7 @@ mxp_session_eoh(struct mxp_session *s, struct mxp_outcome *out)
 	if (!s->in_msg || s->msg_decided)
 		return;
 	s->msg.size += 2;
-	dispatch(s, EV_EOH, &(struct event_args){0}, out);
+	dispatch(s, EV_EOH, &(struct event_args){ 0 }, out);
 	decide_message(s, "end of headers", out);
 }
 void
@@ -529,7 +532,7 @@ mxp_session_body(struct mxp_session *s, const unsigned char *chunk, size_t len,
 	    (long long)s->msg.size > s->pol->limits.max_message_size)
 		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message size exceeds fixed limit");
 	else
-		dispatch(s, EV_BODY, &(struct event_args){.chunk = chunk, .len = len}, out);
+		dispatch(s, EV_BODY, &(struct event_args){ .chunk = chunk, .len = len }, out);
 	decide_message(s, "body", out);
 }
 /* compare_removals - by name, then highest index first so indexes stay valid */
@@ -557,7 +560,8 @@ collect_edits(struct mxp_session *s, struct mxp_final *fin)
 		for (guint j = 0; j < edits->len; j++) {
 			const struct mxp_header_edit *e =
 				&g_array_index(edits, struct mxp_header_edit, j);
-			g_ptr_array_add(e->value != NULL ? fin->additions : fin->removals, (void *)e);
+			g_ptr_array_add(e->value != NULL ? fin->additions : fin->removals,
+					(void *)e);
 		}
 		if (s->results[i].quarantine != NULL && fin->quarantine == NULL)
 			fin->quarantine = s->results[i].quarantine;
@@ -619,13 +623,14 @@ mxp_session_eom(struct mxp_session *s)
 	if (!s->in_msg)
 		return &s->fin;
 	if (!s->msg_decided) {
-		dispatch(s, EV_EOM, &(struct event_args){0}, out);
+		dispatch(s, EV_EOM, &(struct event_args){ 0 }, out);
 		/* Sticky verdicts from earlier events (TAG, QUARANTINE) count now. */
 		for (size_t i = 0; i < module_count(s); i++) {
 			if (s->results[i].verdict > out->verdict) {
 				struct mxp_outcome tmp = *out;
 
-				apply_module_verdict(s, i, s->results[i].verdict, "eom", &tmp, false);
+				apply_module_verdict(s, i, s->results[i].verdict, "eom", &tmp,
+						     false);
 				*out = tmp;
 			}
 		}

@@ -21,7 +21,7 @@ struct mxp_session;
 
 /* What an event decided, for the caller to turn into an SMTP reply. */
 struct mxp_outcome {
-	enum mxp_verdict verdict;  /* CONTINUE unless something is decisive now */
+	enum mxp_verdict verdict; /* CONTINUE unless something is decisive now */
 	char rcode[4];
 	char xcode[16];
 	char text[400];
@@ -30,10 +30,10 @@ struct mxp_outcome {
 /* What end of message decided, with the header edits to apply. */
 struct mxp_final {
 	struct mxp_outcome outcome;
-	GPtrArray *removals;   /* const struct mxp_header_edit *, safe order */
-	GPtrArray *additions;  /* const struct mxp_header_edit *, in module order */
+	GPtrArray *removals;  /* const struct mxp_header_edit *, safe order */
+	GPtrArray *additions; /* const struct mxp_header_edit *, in module order */
 	const char *quarantine;
-	char summary[1536];    /* the summary line, without the queue id */
+	char summary[1536]; /* the summary line, without the queue id */
 };
 
 /* mxp_session_new - takes a reference to pol for the session's life */

@@ -27,18 +27,18 @@
 /* What the libconfuse callbacks need; parsing runs on one thread at a time per ctx. */
 struct parse_ctx {
 	const struct mxp_policy_source *src;
-	char *policy_dir;         /* relative data file names start here */
+	char *policy_dir; /* relative data file names start here */
 	char *err;
 	size_t errlen;
 	bool failed;
-	int mx_line;              /* last line of the mx section */
+	int mx_line;		  /* last line of the mx section */
 	GHashTable *domain_lines; /* domain title -> line of its closing brace */
 };
 
 static _Thread_local struct parse_ctx *parse_ctx;
 
-static const char *const tier_words[] = {"primary", "backup", NULL};
-static const char *const on_error_words[] = {"tempfail", "reject", "accept", NULL};
+static const char *const tier_words[] = { "primary", "backup", NULL };
+static const char *const on_error_words[] = { "tempfail", "reject", "accept", NULL };
 /* Every module section has on_error; the core, not the module, declares it. */
 static const struct mxp_option on_error_option = {
 	.name = "on_error",
@@ -83,8 +83,7 @@ confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 }
 
 /* fail_at - our own validation errors, same format */
-static int __attribute__((format(printf, 2, 3)))
-fail_at(int line, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) fail_at(int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -310,10 +309,10 @@ validate_domain(cfg_t *cfg, cfg_opt_t *opt)
 static cfg_opt_t
 union_option(const struct mxp_option *o)
 {
-	cfg_opt_t str[] = {CFG_STR(o->name, NULL, CFGF_NODEFAULT)};
-	cfg_opt_t num[] = {CFG_INT(o->name, 0, CFGF_NODEFAULT)};
-	cfg_opt_t flag[] = {CFG_BOOL(o->name, cfg_false, CFGF_NODEFAULT)};
-	cfg_opt_t list[] = {CFG_STR_LIST(o->name, NULL, CFGF_NODEFAULT)};
+	cfg_opt_t str[] = { CFG_STR(o->name, NULL, CFGF_NODEFAULT) };
+	cfg_opt_t num[] = { CFG_INT(o->name, 0, CFGF_NODEFAULT) };
+	cfg_opt_t flag[] = { CFG_BOOL(o->name, cfg_false, CFGF_NODEFAULT) };
+	cfg_opt_t list[] = { CFG_STR_LIST(o->name, NULL, CFGF_NODEFAULT) };
 	cfg_opt_t out;
 
 	switch (o->type) {
@@ -349,7 +348,8 @@ build_module_opts(char *err, size_t errlen)
 				const struct mxp_option *pd = mxp_config_find_option(prev, d->name);
 				cfg_opt_t a = union_option(pd), b = union_option(d);
 
-				if (a.type != b.type || (a.flags & CFGF_LIST) != (b.flags & CFGF_LIST)) {
+				if (a.type != b.type ||
+				    (a.flags & CFGF_LIST) != (b.flags & CFGF_LIST)) {
 					snprintf(err, errlen,
 						 "modules %s and %s both declare option %s with "
 						 "different types",
@@ -448,9 +448,8 @@ value_from_section(cfg_t *sec, const struct mxp_option *decl)
 		return mxp_config_value_from_text(decl->type, text, NULL, &why);
 	}
 	case MXP_OPT_BOOL:
-		return mxp_config_value_from_text(decl->type,
-						  cfg_getbool(sec, decl->name) ? "true" : "false",
-						  NULL, &why);
+		return mxp_config_value_from_text(
+			decl->type, cfg_getbool(sec, decl->name) ? "true" : "false", NULL, &why);
 	case MXP_OPT_LIST:
 		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, &why);
 		for (unsigned i = 0; i < cfg_size(sec, decl->name); i++)
@@ -501,8 +500,9 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	unsigned n = mx != NULL ? cfg_size(mx, "host") : 0;
 
 	if (n == 0)
-		return fail_at(parse_ctx->mx_line > 0 ? parse_ctx->mx_line : 1, "the mx map lists no hosts: add mx { host \"NAME\" "
-				"{ tier = primary addresses = {...} } }");
+		return fail_at(parse_ctx->mx_line > 0 ? parse_ctx->mx_line : 1,
+			       "the mx map lists no hosts: add mx { host \"NAME\" "
+			       "{ tier = primary addresses = {...} } }");
 	pol->hosts = g_new0(struct mxp_mx_host, n);
 	pol->nhosts = n;
 	for (unsigned i = 0; i < n; i++) {
@@ -515,7 +515,8 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 		host->naddrs = cfg_size(h, "addresses");
 		host->addrs = g_new0(struct mxp_cidr, host->naddrs);
 		for (size_t a = 0; a < host->naddrs; a++)
-			mxp_cidr_parse(cfg_getnstr(h, "addresses", (unsigned)a), &host->addrs[a], &why);
+			mxp_cidr_parse(cfg_getnstr(h, "addresses", (unsigned)a), &host->addrs[a],
+				       &why);
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(pol->hosts[j].name, host->name) == 0)
 				return fail_at(parse_ctx->mx_line, "mx host \"%s\" is listed twice",
@@ -573,7 +574,8 @@ static int
 check_per_domain(const struct mxp_module *mod, cfg_t *sec, const char *domain, int line)
 {
 	if (cfg_size(sec, "on_error") > 0)
-		return fail_at(line, "domain \"%s\": on_error of module %s cannot be set per domain",
+		return fail_at(line,
+			       "domain \"%s\": on_error of module %s cannot be set per domain",
 			       domain, mod->name);
 	for (const struct mxp_option *d = mod->options; d != NULL && d->name != NULL; d++)
 		if (cfg_size(sec, d->name) > 0 && !(d->flags & MXP_OPTF_PER_DOMAIN))
@@ -599,8 +601,9 @@ build_domains(struct mxp_policy *pol, cfg_t *cfg)
 			struct mxp_config *over;
 
 			if (pm == NULL) {
-				fail_at(line, "domain \"%s\": module %s is not enabled at the top "
-					      "level, so it cannot be overridden",
+				fail_at(line,
+					"domain \"%s\": module %s is not enabled at the top "
+					"level, so it cannot be overridden",
 					name, cfg_title(sec));
 				g_free(name);
 				return -1;
@@ -692,8 +695,8 @@ int
 mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r, char *err,
 		size_t errlen)
 {
-	struct mxp_policy_source src = {0};
-	struct parse_ctx ctx = {.err = err, .errlen = errlen};
+	struct mxp_policy_source src = { 0 };
+	struct parse_ctx ctx = { .err = err, .errlen = errlen };
 	struct mxp_policy *pol = NULL;
 	cfg_opt_t *module_opts = NULL;
 	cfg_t *cfg = NULL;

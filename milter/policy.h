@@ -18,16 +18,16 @@ struct mxp_config;
 
 struct mxp_mx_host {
 	char *name;
-	char *tier;                 /* "primary" or "backup" */
+	char *tier; /* "primary" or "backup" */
 	struct mxp_cidr *addrs;
 	size_t naddrs;
 };
 
 struct mxp_policy_module {
 	const struct mxp_module *mod;
-	struct mxp_config *cfg;     /* base section, with domain overrides */
-	void *instance;             /* what mod->init returned */
-	enum mxp_verdict on_error;  /* what a module failure turns into */
+	struct mxp_config *cfg;	   /* base section, with domain overrides */
+	void *instance;		   /* what mod->init returned */
+	enum mxp_verdict on_error; /* what a module failure turns into */
 };
 
 struct mxp_limits {
@@ -41,15 +41,15 @@ struct mxp_policy {
 	atomic_int refs;
 	char *path;
 	char *version;
-	char digest[65];            /* hex SHA-256 of the canonical dump */
-	char *canonical;            /* the dump itself, for `mxparity check -v` */
+	char digest[65]; /* hex SHA-256 of the canonical dump */
+	char *canonical; /* the dump itself, for `mxparity check -v` */
 	struct mxp_mx_host *hosts;
 	size_t nhosts;
 	const struct mxp_mx_host *self;
 	struct mxp_cidr *trusted;
 	size_t ntrusted;
 	struct mxp_limits limits;
-	long long counters_interval;   /* minutes; 0 disables */
+	long long counters_interval; /* minutes; 0 disables */
 	struct mxp_policy_module *modules;
 	size_t nmodules;
 };
@@ -58,8 +58,8 @@ struct mxp_policy {
  * mxp_policy_load - parse, validate and initialise modules.  own_host is
  * this host's name in the MX map.  On failure err holds "FILE:LINE: why".
  */
-int mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r,
-		    char *err, size_t errlen);
+int mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r, char *err,
+		    size_t errlen);
 struct mxp_policy *mxp_policy_ref(struct mxp_policy *pol);
 /* mxp_policy_unref - the last reference destroys module instances */
 void mxp_policy_unref(struct mxp_policy *pol);

@@ -109,9 +109,7 @@ append_value(GString *out, const struct mxp_cfg_value *v, char *err, size_t errl
 		g_free(contents);
 		g_string_append_printf(out, "file sha256:%s", hex);
 		return 0;
-	default:
-		append_quoted(out, v->text);
-		return 0;
+	default: append_quoted(out, v->text); return 0;
 	}
 }
 
@@ -172,8 +170,8 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 	/* Module order is the pipeline order, so it is part of the meaning. */
 	for (size_t i = 0; i < pol->nmodules; i++) {
 		const struct mxp_config *cfg = pol->modules[i].cfg;
-		GList *domains = g_list_sort(g_hash_table_get_keys(cfg->domains),
-					     (GCompareFunc)strcmp);
+		GList *domains =
+			g_list_sort(g_hash_table_get_keys(cfg->domains), (GCompareFunc)strcmp);
 		char *prefix = g_strdup_printf("module %s", pol->modules[i].mod->name);
 		int failed = append_config(out, prefix, cfg, err, errlen);
 
@@ -181,8 +179,9 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 		for (GList *d = domains; d != NULL && failed == 0; d = d->next) {
 			prefix = g_strdup_printf("domain %s module %s", (const char *)d->data,
 						 pol->modules[i].mod->name);
-			failed = append_config(out, prefix, g_hash_table_lookup(cfg->domains, d->data),
-					       err, errlen);
+			failed = append_config(out, prefix,
+					       g_hash_table_lookup(cfg->domains, d->data), err,
+					       errlen);
 			g_free(prefix);
 		}
 		g_list_free(domains);

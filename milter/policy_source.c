@@ -34,8 +34,8 @@ skip_space(const char *p)
 	return p;
 }
 
-static int read_file(const char *path, struct mxp_policy_source *src, int depth,
-		     const char *from, char *err, size_t errlen);
+static int read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from,
+		     char *err, size_t errlen);
 
 /*
  * try_include - if p starts `include("name")`, read that file in its
@@ -84,8 +84,8 @@ try_include(const char *p, const char *dir, struct mxp_policy_source *src, int d
 
 /* read_file - append path's text to src, blanking comments */
 static int
-read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from,
-	  char *err, size_t errlen)
+read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from, char *err,
+	  size_t errlen)
 {
 	char *contents = NULL, *dir = NULL;
 	GError *gerr = NULL;
@@ -96,7 +96,8 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 	enum { CODE, DQUOTE, SQUOTE, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
 
 	if (depth > MAX_INCLUDE_DEPTH) {
-		snprintf(err, errlen, "%s: includes nested deeper than %d", from, MAX_INCLUDE_DEPTH);
+		snprintf(err, errlen, "%s: includes nested deeper than %d", from,
+			 MAX_INCLUDE_DEPTH);
 		return -1;
 	}
 	/* Including a file twice is fine; including it from inside itself loops. */
@@ -108,7 +109,8 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 	}
 	if (!g_file_get_contents(path, &contents, NULL, &gerr)) {
 		if (from != NULL)
-			snprintf(err, errlen, "%s: cannot include %s: %s", from, path, gerr->message);
+			snprintf(err, errlen, "%s: cannot include %s: %s", from, path,
+				 gerr->message);
 		else
 			snprintf(err, errlen, "%s: %s", path, gerr->message);
 		g_error_free(gerr);
@@ -142,14 +144,15 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 				g_array_append_val(src->open_braces, here);
 			} else if (c == '}' && src->open_braces->len > 0) {
 				g_array_set_size(src->open_braces, src->open_braces->len - 1);
-			}
-			else if (c == 'i' && (p == contents || (!g_ascii_isalnum(p[-1]) && p[-1] != '_'))) {
+			} else if (c == 'i' &&
+				   (p == contents || (!g_ascii_isalnum(p[-1]) && p[-1] != '_'))) {
 				const char *next;
 
 				snprintf(where, sizeof(where), "%s:%u", path, line);
 				next = try_include(p, dir, src, depth, where, err, errlen, &failed);
 				if (next != NULL) {
-					/* The included text ended a line of its own; keep going on ours. */
+					/* The included text ended a line of its own; keep going on
+					 * ours. */
 					p = next - 1;
 					continue;
 				}
@@ -220,9 +223,9 @@ mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *er
 	if (src->open_braces->len > 0) {
 		char where[1024];
 
-		mxp_policy_source_where(src, (int)g_array_index(src->open_braces, guint,
-								 src->open_braces->len - 1),
-					where, sizeof(where));
+		mxp_policy_source_where(
+			src, (int)g_array_index(src->open_braces, guint, src->open_braces->len - 1),
+			where, sizeof(where));
 		snprintf(err, errlen, "%s: this { is never closed", where);
 		return -1;
 	}
@@ -261,7 +264,8 @@ mxp_policy_source_where(const struct mxp_policy_source *src, int line, char *buf
 	i = line < 1 ? 0 : (guint)line - 1;
 	if (i >= n)
 		i = n - 1;
-	snprintf(buf, len, "%s:%u", (const char *)g_ptr_array_index(src->files,
-						  g_array_index(src->line_file, guint, i)),
+	snprintf(buf, len, "%s:%u",
+		 (const char *)g_ptr_array_index(src->files,
+						 g_array_index(src->line_file, guint, i)),
 		 g_array_index(src->line_no, guint, i));
 }

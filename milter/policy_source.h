@@ -10,7 +10,7 @@
 #include <glib.h>
 
 struct mxp_policy_source {
-	GString *text;       /* comments blanked, includes expanded */
+	GString *text;	     /* comments blanked, includes expanded */
 	GPtrArray *files;    /* char *: every file read, the main one first */
 	GArray *line_file;   /* guint index into files, per output line (0-based) */
 	GArray *line_no;     /* guint line number in that file, per output line */
@@ -23,7 +23,6 @@ int mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char
 			   size_t errlen);
 void mxp_policy_source_free(struct mxp_policy_source *src);
 /* mxp_policy_source_where - "FILE:LINE" for a 1-based line of text */
-void mxp_policy_source_where(const struct mxp_policy_source *src, int line, char *buf,
-			     size_t len);
+void mxp_policy_source_where(const struct mxp_policy_source *src, int line, char *buf, size_t len);
 
 #endif

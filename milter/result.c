@@ -84,8 +84,8 @@ valid_codes(const char *rcode, const char *xcode)
 }
 
 void
-mxp_result_set_reply(struct mxp_result *res, const char *rcode, const char *xcode,
-		     const char *fmt, ...)
+mxp_result_set_reply(struct mxp_result *res, const char *rcode, const char *xcode, const char *fmt,
+		     ...)
 {
 	char raw[sizeof(res->text)];
 	va_list ap;
@@ -132,7 +132,7 @@ valid_header_name(const char *name)
 int
 mxp_result_add_header(struct mxp_result *res, const char *name, const char *value)
 {
-	struct mxp_header_edit e = {0};
+	struct mxp_header_edit e = { 0 };
 	char clean[2048];
 
 	if (!valid_header_name(name) || value == NULL)
@@ -147,7 +147,7 @@ mxp_result_add_header(struct mxp_result *res, const char *name, const char *valu
 int
 mxp_result_remove_header(struct mxp_result *res, const char *name, unsigned index)
 {
-	struct mxp_header_edit e = {0};
+	struct mxp_header_edit e = { 0 };
 
 	if (!valid_header_name(name) || index == 0)
 		return -1;

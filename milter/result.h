@@ -12,18 +12,18 @@
 
 struct mxp_header_edit {
 	char *name;
-	char *value;      /* NULL for a removal */
-	unsigned index;   /* removal: 1-based among headers of that name */
+	char *value;	/* NULL for a removal */
+	unsigned index; /* removal: 1-based among headers of that name */
 };
 
 struct mxp_result {
-	enum mxp_verdict verdict;   /* most severe verdict so far this message */
+	enum mxp_verdict verdict; /* most severe verdict so far this message */
 	bool has_reply;
 	char rcode[4];
 	char xcode[16];
 	char text[400];
 	char token[160];
-	GArray *edits;              /* struct mxp_header_edit */
+	GArray *edits; /* struct mxp_header_edit */
 	char *quarantine;
 };
 

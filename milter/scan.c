@@ -20,7 +20,7 @@
 /* Header fields as split from the file, kept for writing the output copy. */
 struct parsed_header {
 	char *name;
-	char *value;   /* without the leading space, continuation lines kept */
+	char *value; /* without the leading space, continuation lines kept */
 };
 
 /* split_headers - header fields up to the blank line; returns body offset */
@@ -56,7 +56,9 @@ split_headers(const char *text, size_t len, GArray *headers)
 		colon++;
 		if (colon < text + eol && (*colon == ' ' || *colon == '\t'))
 			colon++;
-		h.value = g_strndup(colon, (gsize)(text + eol - colon - (text[eol - 1] == '\r' && text + eol > colon ? 1 : 0)));
+		h.value = g_strndup(colon,
+				    (gsize)(text + eol - colon -
+					    (text[eol - 1] == '\r' && text + eol > colon ? 1 : 0)));
 		g_array_append_val(headers, h);
 		pos = eol + 1;
 	}
@@ -91,8 +93,8 @@ removed(const struct mxp_final *fin, const char *name, unsigned index)
 
 /* write_output - added headers on top, removed ones left out, body as read */
 static int
-write_output(const char *out_path, const struct mxp_final *fin, GArray *headers,
-	     const char *body, size_t body_len, char *err, size_t errlen)
+write_output(const char *out_path, const struct mxp_final *fin, GArray *headers, const char *body,
+	     size_t body_len, char *err, size_t errlen)
 {
 	GString *out = g_string_new(NULL);
 	GHashTable *counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -9,7 +9,7 @@
 #include "verdict.h"
 
 static const char *const verdict_names[] = {
-	[MXP_CONTINUE] = "continue", [MXP_ACCEPT] = "accept",   [MXP_TAG] = "tag",
+	[MXP_CONTINUE] = "continue",	 [MXP_ACCEPT] = "accept",     [MXP_TAG] = "tag",
 	[MXP_QUARANTINE] = "quarantine", [MXP_TEMPFAIL] = "tempfail", [MXP_REJECT] = "reject",
 	[MXP_DISCARD] = "discard",
 };

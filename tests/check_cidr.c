@@ -33,9 +33,9 @@ END_TEST
 
 START_TEST(test_cidr_rejects_bad_input)
 {
-	static const char *const bad[] = {"", "192.0.2.0/33", "192.0.2.1/24", "300.1.1.1",
-					  "2001:db8::/129", "10.0.0.0/", "10.0.0.0/x", "host.example",
-					  "10.0.0.0/8/8"};
+	static const char *const bad[] = { "",		 "192.0.2.0/33",   "192.0.2.1/24",
+					   "300.1.1.1",	 "2001:db8::/129", "10.0.0.0/",
+					   "10.0.0.0/x", "host.example",   "10.0.0.0/8/8" };
 	struct mxp_cidr net;
 	const char *why;
 

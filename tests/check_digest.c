@@ -22,13 +22,13 @@ digest_of(const char *text)
 	return d;
 }
 
-#define BASE                                                                                   \
-	"version = \"d1\"\n"                                                                   \
-	"mx {\n"                                                                               \
-	"  host \"mx1.example.com\" { tier = primary addresses = {\"127.0.0.2\", \"::2\"} }\n"  \
-	"  host \"mx2.example.com\" { tier = backup addresses = {\"127.0.0.3\"} }\n"           \
-	"}\n"                                                                                  \
-	"trusted_networks = {\"10.0.0.0/8\", \"192.168.0.0/16\"}\n"                            \
+#define BASE                                                                                       \
+	"version = \"d1\"\n"                                                                       \
+	"mx {\n"                                                                                   \
+	"  host \"mx1.example.com\" { tier = primary addresses = {\"127.0.0.2\", \"::2\"} }\n"     \
+	"  host \"mx2.example.com\" { tier = backup addresses = {\"127.0.0.3\"} }\n"               \
+	"}\n"                                                                                      \
+	"trusted_networks = {\"10.0.0.0/8\", \"192.168.0.0/16\"}\n"                                \
 	"module rcpt { recipients_file = \"rcpts\" on_unknown = reject }\n"
 
 START_TEST(test_layout_does_not_change_digest)
@@ -38,15 +38,16 @@ START_TEST(test_layout_does_not_change_digest)
 	fixture_write("rcpts", "alice@example.com\n@example.net\n");
 	base = digest_of(BASE);
 	/* Comments, whitespace, line breaks, host order, set order, explicit defaults. */
-	other = digest_of("# a comment\nversion=\"d1\"   // trailing\n/* block\ncomment */\n"
-			  "trusted_networks = { \"192.168.0.0/16\",\n\t\"10.0.0.0/8\" }\n"
-			  "mx {\n  host \"mx2.example.com\" {\n tier = backup\n addresses = "
-			  "{\"127.0.0.3/32\"} }\n"
-			  "  host \"MX1.example.com\" { addresses = {\"::2\", \"127.0.0.2\"} tier = "
-			  "primary }\n}\n"
-			  "counters_interval = 10\nlimits { max_recipients = 1000 max_message_size = 50M }\n"
-			  "module rcpt {\n  on_unknown = reject\n  on_error = tempfail\n"
-			  "  recipients_file = \"rcpts\"\n}\n");
+	other = digest_of(
+		"# a comment\nversion=\"d1\"   // trailing\n/* block\ncomment */\n"
+		"trusted_networks = { \"192.168.0.0/16\",\n\t\"10.0.0.0/8\" }\n"
+		"mx {\n  host \"mx2.example.com\" {\n tier = backup\n addresses = "
+		"{\"127.0.0.3/32\"} }\n"
+		"  host \"MX1.example.com\" { addresses = {\"::2\", \"127.0.0.2\"} tier = "
+		"primary }\n}\n"
+		"counters_interval = 10\nlimits { max_recipients = 1000 max_message_size = 50M }\n"
+		"module rcpt {\n  on_unknown = reject\n  on_error = tempfail\n"
+		"  recipients_file = \"rcpts\"\n}\n");
 	ck_assert_str_eq(base, other);
 	ck_assert_uint_eq(strlen(base), 64);
 }

@@ -38,18 +38,20 @@ START_TEST(test_abi_mismatch_is_refused)
 		      e->error);
 	/* A policy that asks for it says why, at the line of the section. */
 	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");
-	ck_assert_msg(strstr(err, "policy.conf:7: module \"badabi\" cannot be used") != NULL, "%s", err);
+	ck_assert_msg(strstr(err, "policy.conf:7: module \"badabi\" cannot be used") != NULL, "%s",
+		      err);
 	ck_assert_msg(strstr(err, "ABI") != NULL, "%s", err);
 }
 END_TEST
 
 START_TEST(test_structural_checks)
 {
-	struct mxp_module m = {.abi = MXP_MODULE_ABI, .name = "x"};
+	struct mxp_module m = { .abi = MXP_MODULE_ABI, .name = "x" };
 	static const struct mxp_option owns_on_error[] = {
-		{.name = "on_error", .type = MXP_OPT_STRING}, {.name = NULL}};
-	static const struct mxp_option no_choices[] = {{.name = "mode", .type = MXP_OPT_CHOICE},
-						       {.name = NULL}};
+		{ .name = "on_error", .type = MXP_OPT_STRING }, { .name = NULL }
+	};
+	static const struct mxp_option no_choices[] = { { .name = "mode", .type = MXP_OPT_CHOICE },
+							{ .name = NULL } };
 
 	fixture_load_modules();
 	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL)); /* no init/destroy */

@@ -28,11 +28,11 @@ struct mxp_policy *fixture_policy(const char *text);
 const char *fixture_policy_error(const char *text);
 
 /* A minimal valid head: version and a two-host map. */
-#define POLICY_HEAD                                                                  \
-	"version = \"t1\"\n"                                                         \
-	"mx {\n"                                                                     \
-	"  host \"mx1.example.com\" { tier = primary addresses = {\"127.0.0.2\"} }\n" \
-	"  host \"mx2.example.com\" { tier = backup addresses = {\"127.0.0.3\"} }\n"  \
+#define POLICY_HEAD                                                                                \
+	"version = \"t1\"\n"                                                                       \
+	"mx {\n"                                                                                   \
+	"  host \"mx1.example.com\" { tier = primary addresses = {\"127.0.0.2\"} }\n"              \
+	"  host \"mx2.example.com\" { tier = backup addresses = {\"127.0.0.3\"} }\n"               \
 	"}\n"
 
 #endif

@@ -12,18 +12,22 @@
 #include "check_session.h"
 
 /* TXN - a transaction; run_txn fills in a recipient, a Subject and a body when unset */
-#define TXN(...) {__VA_ARGS__}
+#define TXN(...)                                                                                   \
+	{                                                                                          \
+		__VA_ARGS__                                                                        \
+	}
 
 START_TEST(test_clean_message_gets_header_and_token)
 {
 	struct mxp_policy *pol = fixture_policy(POLICY_HEAD "module testmod { }\n");
-	struct test_txn t = TXN(.headers = {{"Subject", "hello"}, {"X-Other", "1"}});
+	struct test_txn t = TXN(.headers = { { "Subject", "hello" }, { "X-Other", "1" } });
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.verdict, MXP_CONTINUE);
 	ck_assert_uint_eq(t.additions, 1);
-	ck_assert_msg(strncmp(t.added[0], "X-Test-Module: host=mx1.example.com tier=primary hop=edge "
-					  "rcpts=1 headers=2 body=6",
+	ck_assert_msg(strncmp(t.added[0],
+			      "X-Test-Module: host=mx1.example.com tier=primary hop=edge "
+			      "rcpts=1 headers=2 body=6",
 			      76) == 0,
 		      "%s", t.added[0]);
 	ck_assert_msg(strstr(t.summary, "hop=edge from=<sender@example.org> rcpts=1") != NULL, "%s",
@@ -38,7 +42,7 @@ START_TEST(test_most_severe_verdict_wins)
 {
 	/* Two instances cannot share a name, so use two verdicts from one module and rcpt. */
 	struct mxp_policy *pol;
-	struct test_txn t = TXN(.headers = {{"Subject", "buy spam now"}});
+	struct test_txn t = TXN(.headers = { { "Subject", "buy spam now" } });
 
 	fixture_write("recipients", "alice@example.com\n");
 	pol = fixture_policy(POLICY_HEAD "module rcpt { recipients_file = \"recipients\" }\n"
@@ -48,11 +52,12 @@ START_TEST(test_most_severe_verdict_wins)
 	ck_assert_int_eq(t.verdict, MXP_REJECT);
 	ck_assert_str_eq(t.rcode, "554");
 	ck_assert_str_eq(t.xcode, "5.7.1");
-	ck_assert_msg(strstr(t.summary, "rcpt=ok test=reject action=reject") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.summary, "rcpt=ok test=reject action=reject") != NULL, "%s",
+		      t.summary);
 	mxp_policy_unref(pol);
 
 	pol = fixture_policy(POLICY_HEAD "module testmod { tag_subject = \"buy\" }\n");
-	struct test_txn tag = TXN(.headers = {{"Subject", "buy now"}});
+	struct test_txn tag = TXN(.headers = { { "Subject", "buy now" } });
 	run_txn(pol, &tag);
 	ck_assert_int_eq(tag.verdict, MXP_TAG);
 	ck_assert_uint_eq(tag.additions, 2);
@@ -60,7 +65,7 @@ START_TEST(test_most_severe_verdict_wins)
 	mxp_policy_unref(pol);
 
 	pol = fixture_policy(POLICY_HEAD "module testmod { quarantine_subject = \"held\" }\n");
-	struct test_txn q = TXN(.headers = {{"Subject", "held item"}});
+	struct test_txn q = TXN(.headers = { { "Subject", "held item" } });
 	run_txn(pol, &q);
 	ck_assert_int_eq(q.verdict, MXP_QUARANTINE);
 	mxp_policy_unref(pol);
@@ -69,10 +74,12 @@ END_TEST
 
 START_TEST(test_on_error_is_never_a_silent_pass)
 {
-	static const char *const points[] = {"connect", "helo", "mail", "rcpt", "header", "body", "eom"};
+	static const char *const points[] = { "connect", "helo", "mail", "rcpt",
+					      "header",	 "body", "eom" };
 
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
-		char *text = g_strdup_printf(POLICY_HEAD "module testmod { fail_at = %s }\n", points[i]);
+		char *text =
+			g_strdup_printf(POLICY_HEAD "module testmod { fail_at = %s }\n", points[i]);
 		struct mxp_policy *pol = fixture_policy(text);
 		struct test_txn t = TXN();
 
@@ -131,7 +138,8 @@ START_TEST(test_header_removal_indexes)
 {
 	struct mxp_policy *pol =
 		fixture_policy(POLICY_HEAD "module testmod { remove_header = \"X-Forged\" }\n");
-	struct test_txn t = TXN(.headers = {{"X-Forged", "a"}, {"Subject", "s"}, {"x-forged", "b"}});
+	struct test_txn t =
+		TXN(.headers = { { "X-Forged", "a" }, { "Subject", "s" }, { "x-forged", "b" } });
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.verdict, MXP_CONTINUE);
@@ -144,9 +152,10 @@ END_TEST
 START_TEST(test_input_bounds)
 {
 	struct mxp_policy *pol = fixture_policy(
-		POLICY_HEAD "limits { max_recipients = 2 max_header_length = 64 max_message_size = 100 "
-			    "max_headers = 3 }\nmodule testmod { }\n");
-	struct test_txn r = TXN(.rcpts = {"<a@x.example>", "<b@x.example>", "<c@x.example>"});
+		POLICY_HEAD
+		"limits { max_recipients = 2 max_header_length = 64 max_message_size = 100 "
+		"max_headers = 3 }\nmodule testmod { }\n");
+	struct test_txn r = TXN(.rcpts = { "<a@x.example>", "<b@x.example>", "<c@x.example>" });
 	char longval[200];
 
 	run_txn(pol, &r);
@@ -157,13 +166,14 @@ START_TEST(test_input_bounds)
 
 	memset(longval, 'a', sizeof(longval) - 1);
 	longval[sizeof(longval) - 1] = '\0';
-	struct test_txn h = TXN(.headers = {{"Subject", longval}});
+	struct test_txn h = TXN(.headers = { { "Subject", longval } });
 	run_txn(pol, &h);
 	ck_assert_int_eq(h.verdict, MXP_REJECT);
 	ck_assert_str_eq(h.rcode, "552");
 	ck_assert_msg(strstr(h.text, "header field too long") != NULL, "%s", h.text);
 
-	struct test_txn n = TXN(.headers = {{"A", "1"}, {"B", "2"}, {"C", "3"}, {"D", "4"}});
+	struct test_txn n =
+		TXN(.headers = { { "A", "1" }, { "B", "2" }, { "C", "3" }, { "D", "4" } });
 	run_txn(pol, &n);
 	ck_assert_int_eq(n.verdict, MXP_REJECT);
 	ck_assert_msg(strstr(n.text, "Too many message header fields") != NULL, "%s", n.text);
@@ -183,10 +193,13 @@ END_TEST
 START_TEST(test_domain_override_applies_per_recipient_domain)
 {
 	struct mxp_policy *pol = fixture_policy(
-		POLICY_HEAD "module testmod { reject_subject = \"spam\" }\n"
-			    "domain \"strict.example\" { module testmod { reject_subject = \"ham\" } }\n");
-	struct test_txn base = TXN(.rcpts = {"<u@lax.example>"}, .headers = {{"Subject", "ham"}});
-	struct test_txn strict = TXN(.rcpts = {"<u@STRICT.example>"}, .headers = {{"Subject", "ham"}});
+		POLICY_HEAD
+		"module testmod { reject_subject = \"spam\" }\n"
+		"domain \"strict.example\" { module testmod { reject_subject = \"ham\" } }\n");
+	struct test_txn base =
+		TXN(.rcpts = { "<u@lax.example>" }, .headers = { { "Subject", "ham" } });
+	struct test_txn strict =
+		TXN(.rcpts = { "<u@STRICT.example>" }, .headers = { { "Subject", "ham" } });
 
 	run_txn(pol, &base);
 	ck_assert_int_eq(base.verdict, MXP_CONTINUE);
@@ -199,9 +212,10 @@ END_TEST
 START_TEST(test_zero_turns_bounds_off)
 {
 	struct mxp_policy *pol = fixture_policy(
-		POLICY_HEAD "limits { max_recipients = 0 max_header_length = 0 max_message_size = 0 "
-			    "max_headers = 0 }\nmodule testmod { }\n");
-	struct test_txn t = TXN(.rcpts = {"<a@x.example>", "<b@x.example>", "<c@x.example>"});
+		POLICY_HEAD
+		"limits { max_recipients = 0 max_header_length = 0 max_message_size = 0 "
+		"max_headers = 0 }\nmodule testmod { }\n");
+	struct test_txn t = TXN(.rcpts = { "<a@x.example>", "<b@x.example>", "<c@x.example>" });
 
 	run_txn(pol, &t);
 	ck_assert_uint_eq(t.rcpts_accepted, 3);
@@ -213,9 +227,10 @@ END_TEST
 START_TEST(test_trusted_and_authenticated_skip_checks)
 {
 	struct mxp_policy *pol = fixture_policy(
-		POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\"}\nmodule testmod { reject_subject = "
-			    "\"x\" fail_at = connect }\n");
-	struct test_txn t = TXN(.client_ip = "10.1.2.3", .headers = {{"Subject", "x"}});
+		POLICY_HEAD
+		"trusted_networks = {\"10.0.0.0/8\"}\nmodule testmod { reject_subject = "
+		"\"x\" fail_at = connect }\n");
+	struct test_txn t = TXN(.client_ip = "10.1.2.3", .headers = { { "Subject", "x" } });
 	struct test_txn a = TXN(.client_ip = "192.0.2.9", .auth = "alice");
 
 	run_txn(pol, &t);
@@ -247,7 +262,8 @@ END_TEST
 
 START_TEST(test_session_pins_its_snapshot)
 {
-	struct mxp_policy *old = fixture_policy(POLICY_HEAD "module testmod { reject_subject = \"a\" }\n");
+	struct mxp_policy *old =
+		fixture_policy(POLICY_HEAD "module testmod { reject_subject = \"a\" }\n");
 	struct mxp_policy *fresh;
 	struct mxp_session *s;
 	struct mxp_outcome out;

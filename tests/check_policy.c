@@ -25,7 +25,8 @@ expect_error(const char *text, int line, const char *words)
 
 START_TEST(test_unknown_key)
 {
-	expect_error(POLICY_HEAD "# a comment\n// another\nbogus = 1\n", 8, "no such option 'bogus'");
+	expect_error(POLICY_HEAD "# a comment\n// another\nbogus = 1\n", 8,
+		     "no such option 'bogus'");
 	expect_error(POLICY_HEAD "limits {\n  max_size = 1M\n}\n", 7, "no such option 'max_size'");
 	expect_error(POLICY_HEAD "module rcpt {\n  recipients_file = \"/etc/hostname\"\n"
 				 "  # the next line is wrong\n  bogus = 3\n}\n",
@@ -36,7 +37,8 @@ END_TEST
 START_TEST(test_wrong_type)
 {
 	expect_error(POLICY_HEAD "counters_interval = \"ten\"\n", 6, "invalid integer");
-	expect_error(POLICY_HEAD "limits { max_message_size = \"lots\" }\n", 6, "size must be a number");
+	expect_error(POLICY_HEAD "limits { max_message_size = \"lots\" }\n", 6,
+		     "size must be a number");
 	expect_error(POLICY_HEAD "module testmod {\n  fail_at = sometimes\n}\n", 7,
 		     "fail_at = sometimes: must be none, connect");
 	expect_error(POLICY_HEAD "module testmod {\n  on_error = maybe\n}\n", 7,
@@ -59,14 +61,16 @@ END_TEST
 
 START_TEST(test_duplicate_host)
 {
-	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
-		     "{\"192.0.2.1\"} }\n  # again\n  host \"mx1.example.com\" { tier = backup "
-		     "addresses = {\"192.0.2.2\"} }\n}\n",
-		     5, "mx host \"mx1.example.com\" is listed twice");
-	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
-		     "{\"192.0.2.1\"} }\n  host \"MX1.example.com\" { tier = backup addresses = "
-		     "{\"192.0.2.2\"} }\n}\n",
-		     5, "listed twice");
+	expect_error(
+		"version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
+		"{\"192.0.2.1\"} }\n  # again\n  host \"mx1.example.com\" { tier = backup "
+		"addresses = {\"192.0.2.2\"} }\n}\n",
+		5, "mx host \"mx1.example.com\" is listed twice");
+	expect_error(
+		"version = \"x\"\nmx {\n  host \"mx1.example.com\" { tier = primary addresses = "
+		"{\"192.0.2.1\"} }\n  host \"MX1.example.com\" { tier = backup addresses = "
+		"{\"192.0.2.2\"} }\n}\n",
+		5, "listed twice");
 }
 END_TEST
 
@@ -78,9 +82,10 @@ START_TEST(test_own_host_missing)
 
 	fixture_load_modules();
 	ck_assert_int_lt(mxp_policy_load(path, "mx9.example.com", &pol, err, sizeof(err)), 0);
-	ck_assert_msg(strstr(err, "policy.conf:5: this host \"mx9.example.com\" is not in the mx map") !=
-			      NULL,
-		      "%s", err);
+	ck_assert_msg(
+		strstr(err, "policy.conf:5: this host \"mx9.example.com\" is not in the mx map") !=
+			NULL,
+		"%s", err);
 	/* -n names a host that is in the map: accepted, and that host is ours. */
 	ck_assert_int_eq(mxp_policy_load(path, "MX2.example.com", &pol, err, sizeof(err)), 0);
 	ck_assert_str_eq(pol->self->name, "mx2.example.com");
@@ -91,15 +96,18 @@ END_TEST
 
 START_TEST(test_other_errors)
 {
-	expect_error("mx { host \"mx1.example.com\" { tier = primary addresses = {\"10.0.0.1\"} } }\n",
-		     1, "version is required");
+	expect_error(
+		"mx { host \"mx1.example.com\" { tier = primary addresses = {\"10.0.0.1\"} } }\n",
+		1, "version is required");
 	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" {\n    tier = middle\n"
 		     "    addresses = {\"10.0.0.1\"}\n  }\n}\n",
 		     4, "tier = middle: must be primary or backup");
-	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { addresses = {\"10.0.0.1\"} }\n}\n",
+	expect_error("version = \"x\"\nmx {\n  host \"mx1.example.com\" { addresses = "
+		     "{\"10.0.0.1\"} }\n}\n",
 		     3, "tier is required");
 	expect_error(POLICY_HEAD "module nosuch {\n}\n", 7, "unknown module \"nosuch\"");
-	expect_error(POLICY_HEAD "domain \"example.org\" {\n  module rcpt { on_unknown = tempfail }\n}\n",
+	expect_error(POLICY_HEAD
+		     "domain \"example.org\" {\n  module rcpt { on_unknown = tempfail }\n}\n",
 		     8, "module rcpt is not enabled at the top level");
 	expect_error(POLICY_HEAD "domain \"bad domain\" { }\n", 6, "not a valid domain name");
 	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"nonexistent\" }\n", 6,
@@ -111,11 +119,13 @@ START_TEST(test_other_errors)
 	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
 				 "domain \"Example.com\" { }\n\ndomain \"example.COM\" { }\n",
 		     9, "domain \"example.COM\" is listed twice");
-	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
-				 "domain \"example.com\" {\n  module rcpt { domains = {\"a.example\"} }\n}\n",
+	expect_error(POLICY_HEAD
+		     "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+		     "domain \"example.com\" {\n  module rcpt { domains = {\"a.example\"} }\n}\n",
 		     9, "option domains of module rcpt cannot be set per domain");
-	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\" }\n"
-				 "domain \"example.com\" {\n  module rcpt { on_error = accept }\n}\n",
+	expect_error(POLICY_HEAD
+		     "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+		     "domain \"example.com\" {\n  module rcpt { on_error = accept }\n}\n",
 		     9, "on_error of module rcpt cannot be set per domain");
 }
 END_TEST
@@ -156,10 +166,11 @@ END_TEST
 START_TEST(test_values_and_defaults)
 {
 	struct mxp_policy *pol = fixture_policy(
-		POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\", \"::1\"}\n"
-			    "limits { max_message_size = 2M }\n"
-			    "module testmod { reject_subject = \"spam\" on_error = accept }\n"
-			    "domain \"Example.ORG\" { module testmod { reject_subject = \"ham\" } }\n");
+		POLICY_HEAD
+		"trusted_networks = {\"10.0.0.0/8\", \"::1\"}\n"
+		"limits { max_message_size = 2M }\n"
+		"module testmod { reject_subject = \"spam\" on_error = accept }\n"
+		"domain \"Example.ORG\" { module testmod { reject_subject = \"ham\" } }\n");
 	const struct mxp_config *cfg;
 
 	ck_assert_str_eq(pol->version, "t1");

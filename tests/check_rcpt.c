@@ -15,11 +15,13 @@ rcpt_policy(const char *extra)
 	char *text;
 	struct mxp_policy *pol;
 
-	fixture_write("recipients", "# valid users\nalice@example.com\nBob@Example.com  # mixed case\n"
-				    "\n@example.net\npostmaster@lists.example.com\n");
-	text = g_strdup_printf(POLICY_HEAD "module rcpt {\n  recipients_file = \"recipients\"\n%s}\n"
-					   "domain \"lists.example.com\" { module rcpt { on_unknown = "
-					   "tempfail } }\n",
+	fixture_write("recipients",
+		      "# valid users\nalice@example.com\nBob@Example.com  # mixed case\n"
+		      "\n@example.net\npostmaster@lists.example.com\n");
+	text = g_strdup_printf(POLICY_HEAD
+			       "module rcpt {\n  recipients_file = \"recipients\"\n%s}\n"
+			       "domain \"lists.example.com\" { module rcpt { on_unknown = "
+			       "tempfail } }\n",
 			       extra);
 	pol = fixture_policy(text);
 	g_free(text);
@@ -29,10 +31,11 @@ rcpt_policy(const char *extra)
 START_TEST(test_known_and_unknown)
 {
 	struct mxp_policy *pol = rcpt_policy("");
-	struct test_txn t = {.rcpts = {"<alice@example.com>", "<BOB@example.COM>", "<carol@example.com>",
-				       "<anyone@example.net>", "<someone@elsewhere.org>"},
-			     .headers = {{"Subject", "hi"}},
-			     .body = "hello\r\n"};
+	struct test_txn t = { .rcpts = { "<alice@example.com>", "<BOB@example.COM>",
+					 "<carol@example.com>", "<anyone@example.net>",
+					 "<someone@elsewhere.org>" },
+			      .headers = { { "Subject", "hi" } },
+			      .body = "hello\r\n" };
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.rcpt_out[0].verdict, MXP_CONTINUE);
@@ -56,9 +59,9 @@ END_TEST
 START_TEST(test_domain_override_and_delimiter)
 {
 	struct mxp_policy *pol = rcpt_policy("  recipient_delimiter = \"+\"\n");
-	struct test_txn t = {.rcpts = {"<alice+news@example.com>", "<nobody@lists.example.com>",
-				       "<alice-news@example.com>"},
-			     .body = "x\r\n"};
+	struct test_txn t = { .rcpts = { "<alice+news@example.com>", "<nobody@lists.example.com>",
+					 "<alice-news@example.com>" },
+			      .body = "x\r\n" };
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.rcpt_out[0].verdict, MXP_CONTINUE);
@@ -72,8 +75,9 @@ END_TEST
 
 START_TEST(test_explicit_domains_and_accept)
 {
-	struct mxp_policy *pol = rcpt_policy("  domains = {\"example.com\"}\n  on_unknown = accept\n");
-	struct test_txn t = {.rcpts = {"<carol@example.com>"}, .body = "x\r\n"};
+	struct mxp_policy *pol =
+		rcpt_policy("  domains = {\"example.com\"}\n  on_unknown = accept\n");
+	struct test_txn t = { .rcpts = { "<carol@example.com>" }, .body = "x\r\n" };
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.rcpt_out[0].verdict, MXP_CONTINUE);
@@ -85,7 +89,7 @@ END_TEST
 START_TEST(test_all_recipients_unknown)
 {
 	struct mxp_policy *pol = rcpt_policy("");
-	struct test_txn t = {.rcpts = {"<x@example.com>", "<y@example.com>"}};
+	struct test_txn t = { .rcpts = { "<x@example.com>", "<y@example.com>" } };
 
 	run_txn(pol, &t);
 	ck_assert_uint_eq(t.rcpts_accepted, 0);
@@ -100,9 +104,10 @@ START_TEST(test_bad_list_entry_names_line)
 	const char *err;
 
 	fixture_write("recipients", "alice@example.com\n\nnot an address\n");
-	err = fixture_policy_error(POLICY_HEAD "module rcpt { recipients_file = \"recipients\" }\n");
-	ck_assert_msg(strstr(err, "recipients:3: \"not an address\" is not an address") != NULL, "%s",
-		      err);
+	err = fixture_policy_error(POLICY_HEAD
+				   "module rcpt { recipients_file = \"recipients\" }\n");
+	ck_assert_msg(strstr(err, "recipients:3: \"not an address\" is not an address") != NULL,
+		      "%s", err);
 }
 END_TEST
 

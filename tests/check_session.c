@@ -38,8 +38,8 @@ fill_defaults(struct test_txn *t)
 void
 run_txn(struct mxp_policy *pol, struct test_txn *t)
 {
-	struct mxp_session *s = mxp_session_new(pol, "client.example", t->client_ip ? t->client_ip : "192.0.2.1",
-						AF_INET);
+	struct mxp_session *s = mxp_session_new(pol, "client.example",
+						t->client_ip ? t->client_ip : "192.0.2.1", AF_INET);
 	const struct mxp_final *fin;
 	struct mxp_outcome out;
 

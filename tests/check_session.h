@@ -11,7 +11,7 @@ struct test_txn {
 	const char *from;
 	const char *rcpts[8];
 	const char *auth;
-	const char *headers[16][2];  /* name, value pairs */
+	const char *headers[16][2]; /* name, value pairs */
 	const char *body;
 	/* Results. */
 	struct mxp_outcome rcpt_out[8];
@@ -20,7 +20,7 @@ struct test_txn {
 	char rcode[4], xcode[16], text[400];
 	char summary[1536];
 	unsigned removals, additions;
-	char added[4][256];          /* "Name: value" of the first additions */
+	char added[4][256]; /* "Name: value" of the first additions */
 };
 
 /* run_txn - one message through a new session of pol; unset parts get defaults */

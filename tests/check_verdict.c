@@ -8,8 +8,9 @@
 
 START_TEST(test_merge_keeps_most_severe)
 {
-	static const enum mxp_verdict order[] = {MXP_CONTINUE, MXP_ACCEPT, MXP_TAG, MXP_QUARANTINE,
-						 MXP_TEMPFAIL, MXP_REJECT, MXP_DISCARD};
+	static const enum mxp_verdict order[] = { MXP_CONTINUE,	  MXP_ACCEPT,	MXP_TAG,
+						  MXP_QUARANTINE, MXP_TEMPFAIL, MXP_REJECT,
+						  MXP_DISCARD };
 	size_t n = sizeof(order) / sizeof(order[0]);
 
 	for (size_t i = 0; i < n; i++) {
@@ -33,11 +34,12 @@ START_TEST(test_names_round_trip)
 {
 	for (int v = MXP_CONTINUE; v <= MXP_DISCARD; v++) {
 		enum mxp_verdict back;
-		ck_assert_int_eq(mxp_verdict_parse(mxp_verdict_name((enum mxp_verdict)v), &back), 0);
+		ck_assert_int_eq(mxp_verdict_parse(mxp_verdict_name((enum mxp_verdict)v), &back),
+				 0);
 		ck_assert_int_eq(back, v);
 	}
 	ck_assert_str_eq(mxp_verdict_name(MXP_QUARANTINE), "quarantine");
-	ck_assert_int_lt(mxp_verdict_parse("bogus", &(enum mxp_verdict){0}), 0);
+	ck_assert_int_lt(mxp_verdict_parse("bogus", &(enum mxp_verdict){ 0 }), 0);
 }
 END_TEST
 

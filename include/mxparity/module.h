@@ -47,25 +47,25 @@ enum mxp_verdict {
 
 /* Option types a module may declare; the core parses and validates them. */
 enum mxp_opt_type {
-	MXP_OPT_STRING,  /* free text */
-	MXP_OPT_INT,     /* signed integer */
-	MXP_OPT_BOOL,    /* true/false, yes/no, on/off */
-	MXP_OPT_SIZE,    /* byte count with optional K/M/G suffix */
-	MXP_OPT_CHOICE,  /* one word out of choices[] */
-	MXP_OPT_LIST,    /* list of strings */
-	MXP_OPT_FILE,    /* path whose contents are part of the policy digest */
+	MXP_OPT_STRING, /* free text */
+	MXP_OPT_INT,	/* signed integer */
+	MXP_OPT_BOOL,	/* true/false, yes/no, on/off */
+	MXP_OPT_SIZE,	/* byte count with optional K/M/G suffix */
+	MXP_OPT_CHOICE, /* one word out of choices[] */
+	MXP_OPT_LIST,	/* list of strings */
+	MXP_OPT_FILE,	/* path whose contents are part of the policy digest */
 };
 
 /* Option flags. */
-#define MXP_OPTF_PER_DOMAIN 0x1  /* may be overridden in a domain "NAME" { } section */
+#define MXP_OPTF_PER_DOMAIN 0x1 /* may be overridden in a domain "NAME" { } section */
 
 struct mxp_option {
 	const char *name;
 	enum mxp_opt_type type;
-	const char *def;             /* default as text, NULL = unset */
-	const char *const *choices;  /* NULL-terminated, MXP_OPT_CHOICE only */
-	const char *help;            /* one line for documentation */
-	unsigned flags;              /* MXP_OPTF_* */
+	const char *def;	    /* default as text, NULL = unset */
+	const char *const *choices; /* NULL-terminated, MXP_OPT_CHOICE only */
+	const char *help;	    /* one line for documentation */
+	unsigned flags;		    /* MXP_OPTF_* */
 };
 
 /* The parsed, validated options of one module section (opaque). */
@@ -73,23 +73,23 @@ struct mxp_config;
 
 /* What the core knows about the SMTP client. */
 struct mxp_conn {
-	const char *client_name;  /* reverse DNS name as the MTA saw it */
-	const char *client_addr;  /* textual IPv4 or IPv6 address */
-	int client_family;        /* AF_INET, AF_INET6 or AF_UNSPEC */
-	const char *helo;         /* NULL until HELO */
-	const char *auth_authen;  /* SASL login name, NULL when none */
-	const char *hop;          /* "edge", "relay:PEER" or "trusted" */
-	const char *own_host;     /* this host's name in the MX map */
-	const char *own_tier;     /* "primary" or "backup" */
+	const char *client_name; /* reverse DNS name as the MTA saw it */
+	const char *client_addr; /* textual IPv4 or IPv6 address */
+	int client_family;	 /* AF_INET, AF_INET6 or AF_UNSPEC */
+	const char *helo;	 /* NULL until HELO */
+	const char *auth_authen; /* SASL login name, NULL when none */
+	const char *hop;	 /* "edge", "relay:PEER" or "trusted" */
+	const char *own_host;	 /* this host's name in the MX map */
+	const char *own_tier;	 /* "primary" or "backup" */
 };
 
 /* What the core knows about the message so far. */
 struct mxp_msg {
-	const char *queue_id;   /* "NOQUEUE" until the MTA names it */
-	const char *mail_from;  /* envelope sender without <>, "" for null */
-	size_t nrcpt;           /* accepted recipients so far */
+	const char *queue_id;  /* "NOQUEUE" until the MTA names it */
+	const char *mail_from; /* envelope sender without <>, "" for null */
+	size_t nrcpt;	       /* accepted recipients so far */
 	const char *const *rcpts;
-	size_t size;            /* header plus body bytes seen so far */
+	size_t size; /* header plus body bytes seen so far */
 };
 
 /*
@@ -112,7 +112,6 @@ struct mxp_host {
 	const struct mxp_config *(*cfg_for_domain)(const struct mxp_config *cfg,
 						   const char *domain);
 
-
 	/* SMTP reply for a REJECT/TEMPFAIL verdict; fmt is printf-style. */
 	void (*set_reply)(struct mxp_result *res, const char *rcode, const char *xcode,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -132,28 +131,28 @@ struct mxp_host {
 /* The state passed to every per-connection and per-message event. */
 struct mxp_event {
 	const struct mxp_host *host;
-	void *instance;              /* what init() returned */
-	void *conn_state;            /* what conn_begin() stored */
-	void *msg_state;             /* what msg_begin() stored */
+	void *instance;	  /* what init() returned */
+	void *conn_state; /* what conn_begin() stored */
+	void *msg_state;  /* what msg_begin() stored */
 	const struct mxp_conn *conn;
 	const struct mxp_msg *msg;
-	struct mxp_result *result;   /* reply, token and headers; never NULL.  At
-				      * connect and helo only the reply counts: there
-				      * is no message yet to add headers to. */
+	struct mxp_result *result; /* reply, token and headers; never NULL.  At
+				    * connect and helo only the reply counts: there
+				    * is no message yet to add headers to. */
 };
 
 struct mxp_module {
-	unsigned abi;            /* must be MXP_MODULE_ABI */
-	const char *name;        /* the word after `module` in the policy */
+	unsigned abi;	  /* must be MXP_MODULE_ABI */
+	const char *name; /* the word after `module` in the policy */
 	const char *description;
-	const struct mxp_option *options;  /* terminated by { NULL } */
+	const struct mxp_option *options; /* terminated by { NULL } */
 
 	/*
 	 * Once per policy snapshot.  Return 0 and set *instance_r, or -1
 	 * with a message in err; a failure refuses the whole policy.
 	 */
-	int (*init)(const struct mxp_host *host, const struct mxp_config *cfg,
-		    void **instance_r, char *err, size_t errlen);
+	int (*init)(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r,
+		    char *err, size_t errlen);
 	void (*destroy)(void *instance);
 
 	/* Optional begin/end hooks; the *_state_r pointers start NULL. */

@@ -4,8 +4,8 @@
 #include <mxparity/module.h>
 
 static int
-badabi_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r,
-	    char *err, size_t errlen)
+badabi_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r, char *err,
+	    size_t errlen)
 {
 	(void)host;
 	(void)cfg;

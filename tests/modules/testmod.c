@@ -128,7 +128,8 @@ testmod_helo(struct mxp_event *ev, const char *helo)
 	if (failing(ev, "helo"))
 		return MXP_ERROR;
 	if (bad[0] != '\0' && strcasecmp(helo, bad) == 0) {
-		ev->host->set_reply(ev->result, "550", "5.7.1", "test module refuses HELO %s", helo);
+		ev->host->set_reply(ev->result, "550", "5.7.1", "test module refuses HELO %s",
+				    helo);
 		return MXP_REJECT;
 	}
 	return MXP_CONTINUE;
