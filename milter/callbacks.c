@@ -105,6 +105,13 @@ sockaddr_text(const struct sockaddr *sa, char *buf, size_t len, int *family_r)
 	}
 }
 
+/* progress - a module is still working: keep the MTA from timing out */
+static void
+progress(void *arg)
+{
+	smfi_progress(arg);
+}
+
 static sfsistat
 on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -127,6 +134,7 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	sockaddr_text(hostaddr, addr, sizeof(addr), &family);
 	s = mxp_session_new(pol, hostname, addr, family);
 	mxp_policy_unref(pol);
+	mxp_session_set_progress(s, progress, ctx);
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		mxp_session_free(s);
 		return SMFIS_TEMPFAIL;

@@ -9,6 +9,7 @@
 #include "host.h"
 #include "log.h"
 #include "modcfg.h"
+#include "pipeline.h"
 #include "result.h"
 
 /* host_set_reply - varargs trampoline */
@@ -49,6 +50,14 @@ static void __attribute__((format(printf, 2, 3))) host_log(int priority, const c
 	mxp_log(priority, "%s", text);
 }
 
+/* host_progress - the event's session knows how to reach the MTA */
+static void
+host_progress(struct mxp_event *ev)
+{
+	if (ev != NULL && ev->core != NULL)
+		mxp_session_progress(ev->core);
+}
+
 const struct mxp_host mxp_host_api = {
 	.abi = MXP_MODULE_ABI,
 	.cfg_string = mxp_cfg_string,
@@ -63,4 +72,5 @@ const struct mxp_host mxp_host_api = {
 	.remove_header = mxp_result_remove_header,
 	.set_quarantine = mxp_result_set_quarantine,
 	.log = host_log,
+	.progress = host_progress,
 };

@@ -167,11 +167,12 @@ own_hostname(const struct options *opts)
 static void
 log_policy(const struct mxp_policy *pol)
 {
-	char modules[256];
+	char modules[256], details[1024];
 
 	mxp_policy_module_names(pol, modules, sizeof(modules));
-	mxp_log(LOG_INFO, "policy loaded: version=%s digest=sha256:%s host=%s tier=%s modules=%s",
-		pol->version, pol->digest, pol->self->name, pol->self->tier, modules);
+	mxp_policy_module_details(pol, details, sizeof(details));
+	mxp_log(LOG_INFO, "policy loaded: version=%s digest=sha256:%s host=%s tier=%s modules=%s%s",
+		pol->version, pol->digest, pol->self->name, pol->self->tier, modules, details);
 }
 
 /* load_policy - fresh snapshot; NULL with err filled on failure */

@@ -19,6 +19,7 @@ mxp_config_value_free(struct mxp_cfg_value *value)
 		return;
 	g_free(value->text);
 	g_free(value->file_sha256);
+	g_free(value->written);
 	if (value->list != NULL)
 		g_ptr_array_free(value->list, TRUE);
 	g_free(value);
@@ -131,7 +132,8 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 	v->type = type;
 	switch (type) {
 	case MXP_OPT_STRING:
-	case MXP_OPT_FILE: v->text = g_strdup(text); break;
+	case MXP_OPT_FILE:
+	case MXP_OPT_PATH: v->text = g_strdup(text); break;
 	case MXP_OPT_INT:
 		errno = 0;
 		v->number = strtoll(text, &end, 10);

@@ -18,6 +18,7 @@ struct mxp_cfg_value {
 	bool flag;	   /* BOOL */
 	GPtrArray *list;   /* LIST: char * items */
 	char *file_sha256; /* FILE: hex digest of the contents */
+	char *written;	   /* FILE, PATH: the name as the policy wrote it */
 };
 
 struct mxp_config {

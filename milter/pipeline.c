@@ -30,6 +30,8 @@ struct mxp_session {
 	bool conn_decided;		 /* a connect/helo verdict ended the session */
 	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
+	void (*progress)(void *arg); /* keeps the MTA waiting, or NULL */
+	void *progress_arg;
 
 	/* The current message. */
 	bool in_msg;
@@ -78,6 +80,7 @@ make_event(struct mxp_session *s, size_t i)
 		.conn = &s->conn,
 		.msg = s->in_msg ? &s->msg : NULL,
 		.result = result_of(s, i),
+		.core = s,
 	};
 	return ev;
 }
@@ -653,6 +656,20 @@ void
 mxp_session_finish(struct mxp_session *s)
 {
 	msg_end(s, false);
+}
+
+void
+mxp_session_set_progress(struct mxp_session *s, void (*fn)(void *arg), void *arg)
+{
+	s->progress = fn;
+	s->progress_arg = arg;
+}
+
+void
+mxp_session_progress(struct mxp_session *s)
+{
+	if (s->progress != NULL)
+		s->progress(s->progress_arg);
 }
 
 void

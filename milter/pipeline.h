@@ -61,6 +61,10 @@ const struct mxp_final *mxp_session_eom(struct mxp_session *s);
 void mxp_session_finish(struct mxp_session *s);
 /* mxp_session_abort - the MTA dropped the message (RSET, QUIT, error) */
 void mxp_session_abort(struct mxp_session *s);
+/* mxp_session_set_progress - how host->progress reaches the MTA (optional) */
+void mxp_session_set_progress(struct mxp_session *s, void (*fn)(void *arg), void *arg);
+/* mxp_session_progress - called through host->progress */
+void mxp_session_progress(struct mxp_session *s);
 /* mxp_session_set_queue_id - as soon as the MTA names the message */
 void mxp_session_set_queue_id(struct mxp_session *s, const char *queue_id);
 const char *mxp_session_queue_id(const struct mxp_session *s);

@@ -251,13 +251,15 @@ validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
 	if (v == NULL)
 		return fail_at(cfg->line, "%s = \"%s\": %s", opt->name, text, why);
 	mxp_config_value_free(v);
-	if (decl->type == MXP_OPT_FILE) {
+	if (decl->type == MXP_OPT_FILE || decl->type == MXP_OPT_PATH) {
 		char *path = resolve_path(text);
-		bool ok = g_file_test(path, G_FILE_TEST_IS_REGULAR);
+		bool ok = g_file_test(path, decl->type == MXP_OPT_FILE ? G_FILE_TEST_IS_REGULAR
+								      : G_FILE_TEST_EXISTS);
 
 		g_free(path);
 		if (!ok)
-			return fail_at(cfg->line, "%s = \"%s\": no such file", opt->name, text);
+			return fail_at(cfg->line, "%s = \"%s\": no such %s", opt->name, text,
+				       decl->type == MXP_OPT_FILE ? "file" : "file or directory");
 	}
 	return 0;
 }
@@ -474,10 +476,9 @@ fill_one(struct mxp_config *mc, cfg_t *sec, const struct mxp_option *decl, bool 
 		v = mxp_config_value_from_text(decl->type, decl->def, decl->choices, &why);
 	else if (with_defaults && decl->type == MXP_OPT_LIST)
 		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, &why);
-	if (v != NULL && decl->type == MXP_OPT_FILE) {
-		char *path = resolve_path(v->text);
-		g_free(v->text);
-		v->text = path;
+	if (v != NULL && (decl->type == MXP_OPT_FILE || decl->type == MXP_OPT_PATH)) {
+		v->written = v->text;
+		v->text = resolve_path(v->written);
 	}
 	if (v != NULL)
 		mxp_config_put(mc, decl->name, v);
@@ -794,6 +795,24 @@ mxp_policy_peer_by_addr(const struct mxp_policy *pol, const char *addr)
 			return h;
 	}
 	return NULL;
+}
+
+void
+mxp_policy_module_details(const struct mxp_policy *pol, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < pol->nmodules && off < len; i++) {
+		const struct mxp_policy_module *pm = &pol->modules[i];
+		char what[512] = "";
+
+		if (pm->mod->describe == NULL)
+			continue;
+		pm->mod->describe(pm->instance, what, sizeof(what));
+		if (what[0] != '\0')
+			off += (size_t)snprintf(buf + off, len - off, " %s", what);
+	}
 }
 
 void

@@ -73,6 +73,8 @@ struct mxp_policy *mxp_policy_acquire(void);
 const struct mxp_mx_host *mxp_policy_peer_by_addr(const struct mxp_policy *pol, const char *addr);
 /* mxp_policy_module_names - "rcpt,av" into buf */
 void mxp_policy_module_names(const struct mxp_policy *pol, char *buf, size_t len);
+/* mxp_policy_module_details - " av=..." from each module's describe() */
+void mxp_policy_module_details(const struct mxp_policy *pol, char *buf, size_t len);
 
 /* mxp_policy_digest - canonical dump and hex SHA-256; policy_digest.c */
 int mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen);

@@ -109,6 +109,10 @@ append_value(GString *out, const struct mxp_cfg_value *v, char *err, size_t errl
 		g_free(contents);
 		g_string_append_printf(out, "file sha256:%s", hex);
 		return 0;
+	case MXP_OPT_PATH:
+		/* As written: hosts may keep the policy in different directories. */
+		append_quoted(out, v->written);
+		return 0;
 	default: append_quoted(out, v->text); return 0;
 	}
 }

@@ -54,6 +54,7 @@ enum mxp_opt_type {
 	MXP_OPT_CHOICE, /* one word out of choices[] */
 	MXP_OPT_LIST,	/* list of strings */
 	MXP_OPT_FILE,	/* path whose contents are part of the policy digest */
+	MXP_OPT_PATH,	/* file or directory that must exist; contents not digested */
 };
 
 /* Option flags. */
@@ -97,6 +98,7 @@ struct mxp_msg {
  * it; the core owns the memory.
  */
 struct mxp_result;
+struct mxp_event;
 
 /* Services the core offers to modules. */
 struct mxp_host {
@@ -126,6 +128,8 @@ struct mxp_host {
 
 	/* Log through the daemon's syslog, prefixed with the queue id if any. */
 	void (*log)(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+	/* Tell the MTA that a long step (waiting for a scan slot) is alive. */
+	void (*progress)(struct mxp_event *ev);
 };
 
 /* The state passed to every per-connection and per-message event. */
@@ -139,6 +143,7 @@ struct mxp_event {
 	struct mxp_result *result; /* reply, token and headers; never NULL.  At
 				    * connect and helo only the reply counts: there
 				    * is no message yet to add headers to. */
+	void *core;		   /* the core's own, for host->progress */
 };
 
 struct mxp_module {
@@ -171,6 +176,9 @@ struct mxp_module {
 	enum mxp_verdict (*eoh)(struct mxp_event *ev);
 	enum mxp_verdict (*body)(struct mxp_event *ev, const unsigned char *chunk, size_t len);
 	enum mxp_verdict (*eom)(struct mxp_event *ev);
+
+	/* Optional: a few words for the `policy loaded:` line. */
+	void (*describe)(void *instance, char *buf, size_t len);
 };
 
 /* Modules define their entry with this macro. */
