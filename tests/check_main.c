@@ -91,6 +91,9 @@ main(void)
 	srunner_add_suite(sr, suite_modules());
 	srunner_add_suite(sr, suite_rcpt());
 	srunner_add_suite(sr, suite_pipeline());
+#ifdef WITH_AV_TESTS
+	srunner_add_suite(sr, suite_av());
+#endif
 	/* No fork: the module registry is loaded once per process. */
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);

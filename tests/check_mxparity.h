@@ -15,6 +15,9 @@ Suite *suite_digest(void);
 Suite *suite_modules(void);
 Suite *suite_rcpt(void);
 Suite *suite_pipeline(void);
+#ifdef WITH_AV_TESTS
+Suite *suite_av(void);
+#endif
 
 /* fixture_dir - a fresh private directory for this test's files */
 const char *fixture_dir(void);

@@ -51,11 +51,24 @@ static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static GPtrArray *slots;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static cl_error_t init_result;
+static const struct mxp_host *log_host;
 
-/* clamav_init - cl_init once per process */
+/* clamav_message - libclamav's warnings and errors go to our log, not stderr */
+static void
+clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
+{
+	(void)fullmsg;
+	(void)context;
+	if (severity >= CL_MSG_WARN && log_host != NULL)
+		log_host->log(severity == CL_MSG_ERROR ? LOG_ERR : LOG_WARNING, "libclamav: %.*s",
+			      (int)strcspn(msg, "\n"), msg);
+}
+
+/* clamav_init - cl_init once per process, before any engine or thread */
 static void
 clamav_init(void)
 {
+	cl_set_clcb_msg(clamav_message);
 	init_result = cl_init(CL_INIT_DEFAULT);
 }
 
@@ -279,6 +292,7 @@ av_slot_get(const struct av_settings *st, const struct mxp_host *host, char *err
 	char *key = settings_key(st);
 	struct av_slot *slot = NULL;
 
+	log_host = host;
 	pthread_once(&init_once, clamav_init);
 	if (init_result != CL_SUCCESS) {
 		snprintf(err, errlen, "cl_init: %s", cl_strerror(init_result));
