@@ -50,6 +50,21 @@ static void __attribute__((format(printf, 2, 3))) host_log(int priority, const c
 	mxp_log(priority, "%s", text);
 }
 
+static bool check_only;
+
+void
+mxp_host_set_checking(bool on)
+{
+	check_only = on;
+}
+
+/* host_checking - is this a policy check rather than a daemon or a scan */
+static bool
+host_checking(void)
+{
+	return check_only;
+}
+
 /* host_progress - the event's session knows how to reach the MTA */
 static void
 host_progress(struct mxp_event *ev)
@@ -73,4 +88,5 @@ const struct mxp_host mxp_host_api = {
 	.set_quarantine = mxp_result_set_quarantine,
 	.log = host_log,
 	.progress = host_progress,
+	.checking = host_checking,
 };

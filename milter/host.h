@@ -6,6 +6,11 @@
 
 #include <mxparity/module.h>
 
+#include <stdbool.h>
+
 extern const struct mxp_host mxp_host_api;
+
+/* mxp_host_set_checking - modules' init only validates from now on */
+void mxp_host_set_checking(bool on);
 
 #endif

@@ -34,6 +34,7 @@
 
 #include "callbacks.h"
 #include "counters.h"
+#include "host.h"
 #include "log.h"
 #include "modreg.h"
 #include "policy.h"
@@ -440,6 +441,7 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &opts);
 	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
 
+	mxp_host_set_checking(opts.check_only);
 	pol = load_policy(&opts, err, sizeof(err));
 	if (pol == NULL)
 		die(2, "%s", err);

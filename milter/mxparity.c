@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include "host.h"
 #include "log.h"
 #include "modreg.h"
 #include "policy.h"
@@ -84,6 +85,7 @@ cmd_check(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	mxp_host_set_checking(true);
 	pol = load(policy, hostname, module_dir);
 	mxp_policy_module_names(pol, modules, sizeof(modules));
 	printf("policy ok: version=%s digest=sha256:%s\n", pol->version, pol->digest);

@@ -72,6 +72,24 @@ expect "scan tempfails when a module fails" 3 $rc
 "$mxp" scan -c "$work/policy.conf" -M "$mods" -n mx1.example.com >/dev/null 2>&1; rc=$?
 expect "scan without files is a usage error" 2 $rc
 
+# With the av module, a check counts the signatures instead of loading them.
+if [ -f "$top_builddir/milter/modules/.libs/av.so" ]; then
+    ln -s "$top_builddir/milter/modules/.libs/av.so" "$mods/av.so"
+    sh "$top_srcdir/tests/av/make-testdb.sh" "$work/db"
+    sed -n '1,/^module rcpt/p' "$work/policy.conf" >"$work/av.conf"
+    printf 'module av { database = "db" spool_dir = "%s" }\n' "$work" >>"$work/av.conf"
+    out=$("$mxp" check -c "$work/av.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+    expect "check of a policy with av" 0 $rc
+    has "av listed among the modules" '^this host: mx1.example.com tier=primary modules=rcpt,av$' "$out"
+    out=$("$top_builddir/mxparityd" -C -c "$work/av.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+    expect "mxparityd -C with av" 0 $rc
+    mkdir -p "$work/nodb"
+    sed "s|database = \"db\"|database = \"nodb\"|" "$work/av.conf" >"$work/nodb.conf"
+    out=$("$mxp" check -c "$work/nodb.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+    expect "check refuses an empty database directory" 2 $rc
+    has "names the module and why" 'module av: no signatures in .*/nodb' "$out"
+fi
+
 # A third-party module: install, then build testmod.c with the installed
 # header found through the installed mxparity.pc, and load it.
 if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&1; then

@@ -130,6 +130,9 @@ struct mxp_host {
 	void (*log)(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	/* Tell the MTA that a long step (waiting for a scan slot) is alive. */
 	void (*progress)(struct mxp_event *ev);
+	/* True in `mxparity check` and `mxparityd -C`: init should validate
+	 * its configuration but not load heavy data it would only throw away. */
+	bool (*checking)(void);
 };
 
 /* The state passed to every per-connection and per-message event. */

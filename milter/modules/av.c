@@ -70,6 +70,7 @@ struct av_instance {
 	size_t spool_memory_max;
 	const char *spool_dir;
 	bool test_signatures;
+	unsigned checked_sigs; /* check mode: counted, not loaded */
 };
 
 struct av_message {
@@ -137,10 +138,22 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 		snprintf(err, errlen, "spool_dir %s is not writable", st.tmpdir);
 		goto fail;
 	}
+	inst->test_signatures = is_test_database(st.database);
+	if (host->checking()) {
+		/* A check counts the signatures instead of compiling them (clamd-sized RAM). */
+		unsigned sigs = 0;
+
+		if (cl_countsigs(st.database, CL_COUNTSIGS_ALL, &sigs) != CL_SUCCESS || sigs == 0) {
+			snprintf(err, errlen, "no signatures in %s", st.database);
+			goto fail;
+		}
+		inst->checked_sigs = sigs;
+		*instance_r = inst;
+		return 0;
+	}
 	inst->slot = av_slot_get(&st, host, err, errlen);
 	if (inst->slot == NULL)
 		goto fail;
-	inst->test_signatures = is_test_database(st.database);
 	if (inst->test_signatures)
 		host->log(LOG_WARNING, "av: ONLY TEST SIGNATURES are loaded (%s): this host does not "
 				       "really scan for viruses",
@@ -168,7 +181,11 @@ av_describe(void *instance, char *buf, size_t len)
 	struct av_instance *inst = instance;
 	char what[256];
 
-	av_slot_describe(inst->slot, what, sizeof(what));
+	if (inst->slot == NULL)
+		snprintf(what, sizeof(what), "av=clamav-%s/sigs-%u(counted)", cl_retver(),
+			 inst->checked_sigs);
+	else
+		av_slot_describe(inst->slot, what, sizeof(what));
 	snprintf(buf, len, "%s%s", what, inst->test_signatures ? "/TEST-SIGNATURES-ONLY" : "");
 }
 
