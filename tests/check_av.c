@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,6 @@ write_db(const char *name, const char *extra_ndb)
 	GString *ndb = g_string_new("Mxparity.Test.EICAR:0:*:");
 
 	g_mkdir_with_parents(dir, 0755);
-	make_eicar();
 	for (const char *p = eicar; *p != '\0'; p++)
 		g_string_append_printf(ndb, "%02x", (unsigned char)*p);
 	g_string_append_c(ndb, '\n');
@@ -212,7 +212,7 @@ END_TEST
 struct reload_run {
 	struct av_slot *slot;
 	bool blocking;
-	volatile bool stop;
+	atomic_bool stop;
 	unsigned scans, no_engine, wrong;
 	pthread_mutex_t lock;
 };
@@ -224,7 +224,7 @@ scanner(void *arg)
 	struct reload_run *run = arg;
 	struct cl_scan_options opts = {.parse = ~0u};
 
-	while (!run->stop) {
+	while (!atomic_load(&run->stop)) {
 		struct cl_engine *engine = av_slot_acquire(run->slot, NULL, NULL);
 		const char *virname = NULL;
 		unsigned long scanned = 0;
@@ -279,7 +279,7 @@ reload_under_scans(bool blocking)
 		g_free(write_db(blocking ? "db-reload-b" : "db-reload-c", extra));
 		ck_assert_int_eq(av_slot_reload_now(run.slot), 0);
 	}
-	run.stop = true;
+	atomic_store(&run.stop, true);
 	for (int i = 0; i < 4; i++)
 		pthread_join(threads[i], NULL);
 	ck_assert_uint_eq(av_slot_generation(run.slot), 6);
