@@ -259,6 +259,7 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 		.hop = s->hop,
 		.own_host = pol->self != NULL ? pol->self->name : "",
 		.own_tier = pol->self != NULL ? pol->self->tier : "",
+		.mx_hosts = pol->host_names,
 	};
 	mxp_counter_add(MXP_CNT_CONNECTIONS, 1);
 	return s;

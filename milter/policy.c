@@ -506,12 +506,14 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 			       "{ tier = primary addresses = {...} } }");
 	pol->hosts = g_new0(struct mxp_mx_host, n);
 	pol->nhosts = n;
+	pol->host_names = g_new0(const char *, n + 1);
 	for (unsigned i = 0; i < n; i++) {
 		cfg_t *h = cfg_getnsec(mx, "host", i);
 		struct mxp_mx_host *host = &pol->hosts[i];
 		const char *why;
 
 		host->name = g_ascii_strdown(cfg_title(h), -1);
+		pol->host_names[i] = host->name;
 		host->tier = g_strdup(cfg_getstr(h, "tier"));
 		host->naddrs = cfg_size(h, "addresses");
 		host->addrs = g_new0(struct mxp_cidr, host->naddrs);
@@ -684,6 +686,7 @@ policy_free(struct mxp_policy *pol)
 		g_free(pol->hosts[i].addrs);
 	}
 	g_free(pol->hosts);
+	g_free(pol->host_names);
 	g_free(pol->trusted);
 	g_free(pol->version);
 	g_free(pol->canonical);

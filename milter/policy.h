@@ -45,6 +45,7 @@ struct mxp_policy {
 	char *canonical; /* the dump itself, for `mxparity check -v` */
 	struct mxp_mx_host *hosts;
 	size_t nhosts;
+	const char **host_names; /* hosts[i].name, NULL-terminated, for modules */
 	const struct mxp_mx_host *self;
 	struct mxp_cidr *trusted;
 	size_t ntrusted;

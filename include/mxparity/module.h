@@ -82,6 +82,7 @@ struct mxp_conn {
 	const char *hop;	 /* "edge", "relay:PEER" or "trusted" */
 	const char *own_host;	 /* this host's name in the MX map */
 	const char *own_tier;	 /* "primary" or "backup" */
+	const char *const *mx_hosts; /* every host name in the MX map, NULL-terminated */
 };
 
 /* What the core knows about the message so far. */

@@ -1,0 +1,427 @@
+/*
+ * spf.c - the spf module: RFC 7208 checks of the HELO and MAIL FROM
+ * identities with libspf2, over our own DNS layer (spf_dns.c), with an
+ * action per result and identity, an RFC 8601 Authentication-Results
+ * header, and removal of Authentication-Results headers that claim to
+ * come from any host of our MX map.
+ */
+#define _DEFAULT_SOURCE /* netdb and resolver constants used by libspf2's headers */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <glib.h>
+#include <mxparity/module.h>
+
+
+#include "spf_dns.h"
+
+/* Bounds applied before libspf2 sees anything (its macro expander has had CVEs). */
+#define SPF_MAX_HELO 255
+#define SPF_MAX_SENDER 320
+
+enum spf_res { R_PASS, R_FAIL, R_SOFTFAIL, R_NEUTRAL, R_NONE, R_PERMERROR, R_TEMPERROR, R_COUNT };
+
+static const char *const result_names[R_COUNT] = {"pass", "fail", "softfail", "neutral",
+						  "none", "permerror", "temperror"};
+static const char *const action_words[] = {"accept", "tag", "reject", "tempfail", NULL};
+
+#define ACTION(id, result, dflt)                                                                \
+	{ .name = id "on_" result, .type = MXP_OPT_CHOICE, .def = dflt, .choices = action_words, \
+	  .flags = MXP_OPTF_PER_DOMAIN, .help = "action for " result }
+
+static const struct mxp_option spf_options[] = {
+	{ .name = "resolver", .type = MXP_OPT_STRING, .def = "system",
+	  .help = "\"system\" (resolv.conf) or a forwarder \"ADDR[:PORT]\"" },
+	{ .name = "query_timeout", .type = MXP_OPT_INT, .def = "3",
+	  .help = "seconds one DNS query may take" },
+	{ .name = "eval_timeout", .type = MXP_OPT_INT, .def = "20",
+	  .help = "seconds one SPF evaluation may take in all" },
+	{ .name = "explanation", .type = MXP_OPT_STRING,
+	  .def = "%{d} does not allow %{i} to send mail for %{s}",
+	  .help = "explanation for fail without an exp= of the domain's own: SPF macros, "
+		  "spaces as written" },
+	{ .name = "received_spf", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "also add a Received-SPF header" },
+	ACTION("", "pass", "tag"),
+	ACTION("", "fail", "reject"),
+	ACTION("", "softfail", "tag"),
+	ACTION("", "neutral", "tag"),
+	ACTION("", "none", "tag"),
+	ACTION("", "permerror", "tag"),
+	ACTION("", "temperror", "tempfail"),
+	ACTION("helo_", "pass", "tag"),
+	ACTION("helo_", "fail", "reject"),
+	ACTION("helo_", "softfail", "tag"),
+	ACTION("helo_", "neutral", "tag"),
+	ACTION("helo_", "none", "tag"),
+	ACTION("helo_", "permerror", "tag"),
+	ACTION("helo_", "temperror", "tempfail"),
+	{ .name = NULL },
+};
+
+struct spf_instance {
+	const struct mxp_host *host;
+	const struct mxp_config *cfg;
+	struct spf_resolver *resolver;
+	unsigned eval_budget_ms;
+	char *explanation; /* the policy's text with spaces as %_, as libspf2 parses it */
+};
+
+/* What one evaluation found. */
+struct spf_check {
+	enum spf_res result;
+	char *explanation;   /* for fail */
+	char *comment;       /* for Received-SPF */
+};
+
+struct spf_message {
+	bool checked;
+	struct spf_check helo, mailfrom;
+	char *helo_name;     /* as checked, bounded */
+	char *sender;        /* as checked; postmaster@HELO for the null sender */
+	unsigned rejected;
+	bool tagged;         /* some recipient's domain wants the message tagged */
+};
+
+static void spf_destroy(void *instance);
+
+/* macro_spaces - a macro-string takes a space as %_ (RFC 7208 7.1) */
+static char *
+macro_spaces(const char *text)
+{
+	GString *out = g_string_new(NULL);
+
+	for (; *text != '\0'; text++) {
+		if (*text == ' ')
+			g_string_append(out, "%_");
+		else
+			g_string_append_c(out, *text);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static int
+spf_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r, char *err,
+	 size_t errlen)
+{
+	struct spf_instance *inst = g_new0(struct spf_instance, 1);
+	long long qt = host->cfg_int(cfg, "query_timeout");
+	long long et = host->cfg_int(cfg, "eval_timeout");
+
+	inst->host = host;
+	inst->cfg = cfg;
+	if (qt < 1 || et < 1 || qt > 60 || et > 300) {
+		snprintf(err, errlen, "query_timeout must be 1..60 and eval_timeout 1..300 seconds");
+		goto fail;
+	}
+	inst->eval_budget_ms = (unsigned)et * 1000;
+	inst->explanation = macro_spaces(host->cfg_string(cfg, "explanation"));
+	if (!host->checking()) {
+		inst->resolver = spf_resolver_new(host->cfg_string(cfg, "resolver"),
+						  (unsigned)qt * 1000, err, errlen);
+		if (inst->resolver == NULL)
+			goto fail;
+	}
+	*instance_r = inst;
+	return 0;
+fail:
+	spf_destroy(inst);
+	return -1;
+}
+
+static void
+spf_destroy(void *instance)
+{
+	struct spf_instance *inst = instance;
+
+	spf_resolver_free(inst->resolver);
+	g_free(inst->explanation);
+	g_free(inst);
+}
+
+/* map_result - libspf2's result to ours; anything odd is a permerror */
+static enum spf_res
+map_result(SPF_result_t r)
+{
+	switch (r) {
+	case SPF_RESULT_PASS: return R_PASS;
+	case SPF_RESULT_FAIL: return R_FAIL;
+	case SPF_RESULT_SOFTFAIL: return R_SOFTFAIL;
+	case SPF_RESULT_NEUTRAL: return R_NEUTRAL;
+	case SPF_RESULT_NONE: return R_NONE;
+	case SPF_RESULT_TEMPERROR: return R_TEMPERROR;
+	default: return R_PERMERROR;
+	}
+}
+
+/* evaluate - check_host() for one identity; sender NULL checks the HELO identity */
+static void
+evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const char *helo,
+	 const char *sender, struct spf_check *out)
+{
+	SPF_server_t *server = NULL;
+	SPF_request_t *req = NULL;
+	SPF_response_t *resp = NULL, *resp_exp = NULL;
+	struct spf_eval ev;
+	SPF_errcode_t rc;
+
+	out->result = R_PERMERROR;
+	/* A server per evaluation: libspf2's server holds per-query state we must not share. */
+	server = SPF_server_new_dns(spf_resolver_layer(inst->resolver), 0);
+	if (server == NULL) {
+		out->result = R_TEMPERROR;
+		return;
+	}
+	SPF_server_set_explanation(server, inst->explanation, &resp_exp);
+	req = SPF_request_new(server);
+	if (conn->client_family == AF_INET6)
+		rc = SPF_request_set_ipv6_str(req, conn->client_addr);
+	else
+		rc = SPF_request_set_ipv4_str(req, conn->client_addr);
+	if (rc != SPF_E_SUCCESS) {
+		out->result = R_NONE; /* no IP address to check (local socket) */
+		goto out;
+	}
+	SPF_request_set_helo_dom(req, helo);
+	if (sender != NULL && SPF_request_set_env_from(req, sender) != 0)
+		goto out; /* unusable sender: permerror */
+	spf_eval_begin(&ev, inst->eval_budget_ms);
+	SPF_request_query_mailfrom(req, &resp);
+	spf_eval_end();
+	if (resp == NULL) {
+		out->result = R_TEMPERROR;
+		goto out;
+	}
+	out->result = map_result(SPF_response_result(resp));
+	/* RFC 7208 4.6.4: more than two void lookups is a permerror. */
+	if (ev.void_lookups > 2)
+		out->result = R_PERMERROR;
+	/* A DNS failure or timeout is a temperror, whatever libspf2 made of it; never a pass. */
+	if (ev.timed_out || ev.server_failed)
+		out->result = R_TEMPERROR;
+	if (out->result == R_FAIL && SPF_response_get_explanation(resp) != NULL)
+		out->explanation = g_strdup(SPF_response_get_explanation(resp));
+	if (SPF_response_get_header_comment(resp) != NULL)
+		out->comment = g_strdup(SPF_response_get_header_comment(resp));
+out:
+	if (resp != NULL)
+		SPF_response_free(resp);
+	if (resp_exp != NULL)
+		SPF_response_free(resp_exp);
+	if (req != NULL)
+		SPF_request_free(req);
+	SPF_server_free(server);
+}
+
+/* is_domain_like - a HELO worth checking: dotted, no brackets, bounded */
+static bool
+is_domain_like(const char *s)
+{
+	return s != NULL && s[0] != '[' && strchr(s, '.') != NULL && strlen(s) <= SPF_MAX_HELO;
+}
+
+/* clean_copy - printable, no spaces or quotes, bounded: safe for headers and libspf2 */
+static char *
+clean_copy(const char *s, size_t max)
+{
+	GString *out = g_string_new(NULL);
+
+	for (; s != NULL && *s != '\0' && out->len < max; s++)
+		if (isgraph((unsigned char)*s) && *s != '"' && *s != ';' && *s != '\\')
+			g_string_append_c(out, *s);
+	return g_string_free(out, FALSE);
+}
+
+static int
+spf_msg_begin(struct mxp_event *ev, void **msg_state_r)
+{
+	(void)ev;
+	*msg_state_r = g_new0(struct spf_message, 1);
+	return 0;
+}
+
+static void
+free_check(struct spf_check *c)
+{
+	g_free(c->explanation);
+	g_free(c->comment);
+}
+
+static void
+spf_msg_end(struct mxp_event *ev, bool aborted)
+{
+	struct spf_message *m = ev->msg_state;
+
+	(void)aborted;
+	free_check(&m->helo);
+	free_check(&m->mailfrom);
+	g_free(m->helo_name);
+	g_free(m->sender);
+	g_free(m);
+}
+
+static enum mxp_verdict
+spf_mail(struct mxp_event *ev, const char *from)
+{
+	const struct spf_instance *inst = ev->instance;
+	struct spf_message *m = ev->msg_state;
+	const char *helo = ev->conn->helo != NULL ? ev->conn->helo : "";
+
+	m->helo_name = clean_copy(helo, SPF_MAX_HELO);
+	if (strlen(from) > SPF_MAX_SENDER) {
+		m->sender = clean_copy(from, SPF_MAX_SENDER);
+		m->mailfrom.result = R_PERMERROR; /* no sane sender is that long */
+	} else {
+		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
+					    : g_strdup_printf("postmaster@%s", m->helo_name);
+		evaluate(inst, ev->conn, m->helo_name, from[0] != '\0' ? m->sender : NULL,
+			 &m->mailfrom);
+	}
+	if (is_domain_like(m->helo_name))
+		evaluate(inst, ev->conn, m->helo_name, NULL, &m->helo);
+	else
+		m->helo.result = R_NONE;
+	m->checked = true;
+	return MXP_CONTINUE;
+}
+
+/* action_for - the configured action for an identity's result in cfg */
+static const char *
+action_for(const struct mxp_host *host, const struct mxp_config *cfg, const char *prefix,
+	   enum spf_res r)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%son_%s", prefix, result_names[r]);
+	return host->cfg_string(cfg, key);
+}
+
+static int
+action_rank(const char *a)
+{
+	return strcmp(a, "reject") == 0 ? 3 : strcmp(a, "tempfail") == 0 ? 2
+					    : strcmp(a, "tag") == 0    ? 1
+								       : 0;
+}
+
+/* Decisions are made per recipient, so each recipient domain's overrides count. */
+static enum mxp_verdict
+spf_rcpt(struct mxp_event *ev, const char *rcpt)
+{
+	const struct spf_instance *inst = ev->instance;
+	struct spf_message *m = ev->msg_state;
+	const char *at = strrchr(rcpt, '@');
+	const struct mxp_config *cfg = ev->host->cfg_for_domain(inst->cfg, at ? at + 1 : NULL);
+	const char *mf = action_for(ev->host, cfg, "", m->mailfrom.result);
+	const char *he = action_for(ev->host, cfg, "helo_", m->helo.result);
+	bool helo_decides = action_rank(he) > action_rank(mf);
+	const struct spf_check *c = helo_decides ? &m->helo : &m->mailfrom;
+	const char *action = helo_decides ? he : mf;
+	const char *what = helo_decides ? "HELO" : "MAIL FROM";
+
+	if (!m->checked)
+		return MXP_CONTINUE;
+	if (strcmp(action, "reject") == 0) {
+		m->rejected++;
+		if (c->result == R_FAIL)
+			ev->host->set_reply(ev->result, "550", "5.7.23", "SPF %s check failed: %s",
+					    what, c->explanation ? c->explanation : "not permitted");
+		else
+			ev->host->set_reply(ev->result, "550", "5.7.24", "SPF %s check: %s", what,
+					    result_names[c->result]);
+		return MXP_REJECT;
+	}
+	if (strcmp(action, "tempfail") == 0) {
+		m->rejected++;
+		ev->host->set_reply(ev->result, "451", "4.7.24", "SPF %s check: %s, try again later",
+				    what, result_names[c->result]);
+		return MXP_TEMPFAIL;
+	}
+	m->tagged |= strcmp(action, "tag") == 0;
+	return MXP_CONTINUE;
+}
+
+/* authserv_id - the first word of an Authentication-Results value */
+static char *
+authserv_id(const char *value)
+{
+	const char *p = value;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	n = strcspn(p, " \t\r\n;(");
+	return g_ascii_strdown(p, (gssize)(n > 255 ? 255 : n));
+}
+
+/* ours - is this authserv-id one of our MX hosts (RFC 8601 section 5) */
+static bool
+ours(const struct mxp_conn *conn, const char *id)
+{
+	for (size_t i = 0; conn->mx_hosts != NULL && conn->mx_hosts[i] != NULL; i++)
+		if (g_ascii_strcasecmp(conn->mx_hosts[i], id) == 0)
+			return true;
+	return false;
+}
+
+static enum mxp_verdict
+spf_header(struct mxp_event *ev, const char *name, const char *value, unsigned index)
+{
+	char *id;
+
+	if (strcasecmp(name, "Authentication-Results") != 0)
+		return MXP_CONTINUE;
+	id = authserv_id(value);
+	/* A claim in our name that we did not write is forged: it goes. */
+	if (ours(ev->conn, id)) {
+		ev->host->remove_header(ev->result, name, index);
+		ev->host->log(LOG_NOTICE, "spf: removed Authentication-Results claiming to be %s",
+			      id);
+	}
+	g_free(id);
+	return MXP_CONTINUE;
+}
+
+static enum mxp_verdict
+spf_eom(struct mxp_event *ev)
+{
+	const struct spf_instance *inst = ev->instance;
+	struct spf_message *m = ev->msg_state;
+	char value[1024];
+
+	if (!m->checked)
+		return MXP_CONTINUE;
+	snprintf(value, sizeof(value), "%s; spf=%s smtp.mailfrom=%s smtp.helo=%s",
+		 ev->conn->own_host, result_names[m->mailfrom.result], m->sender, m->helo_name);
+	ev->host->add_header(ev->result, "Authentication-Results", value);
+	if (ev->host->cfg_bool(inst->cfg, "received_spf")) {
+		snprintf(value, sizeof(value), "%s (%s) client-ip=%s; envelope-from=\"%s\"; helo=%s;",
+			 result_names[m->mailfrom.result],
+			 m->mailfrom.comment ? m->mailfrom.comment : ev->conn->own_host,
+			 ev->conn->client_addr, m->sender, m->helo_name);
+		ev->host->add_header(ev->result, "Received-SPF", value);
+	}
+	ev->host->set_token(ev->result, "spf=%s", result_names[m->mailfrom.result]);
+	return m->tagged ? MXP_TAG : MXP_CONTINUE;
+}
+
+static const struct mxp_module spf_module = {
+	.abi = MXP_MODULE_ABI,
+	.name = "spf",
+	.description = "RFC 7208 SPF with libspf2 over libunbound",
+	.options = spf_options,
+	.init = spf_init,
+	.destroy = spf_destroy,
+	.msg_begin = spf_msg_begin,
+	.msg_end = spf_msg_end,
+	.mail = spf_mail,
+	.rcpt = spf_rcpt,
+	.header = spf_header,
+	.eom = spf_eom,
+};
+
+MXP_MODULE_DEFINE(spf_module);

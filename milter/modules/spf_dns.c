@@ -1,0 +1,334 @@
+/*
+ * spf_dns.c - the DNS layer libspf2 queries through.
+ *
+ * Why libunbound: it is a full caching resolver in a library, thread
+ * safe with one shared context, it honours TTLs, it can forward to a
+ * chosen server (resolver = "127.0.0.1:5353") or use resolv.conf, and its
+ * asynchronous interface lets every query have its own timeout, which
+ * libresolv's res_nquery does not.
+ *
+ * Each waiting thread drives ub_process itself and polls its own query's
+ * flag; a callback may complete another thread's query.
+ */
+#define _DEFAULT_SOURCE /* NETDB_SUCCESS and friends, strncasecmp */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <glib.h>
+#include <unbound.h>
+
+#include "spf_dns.h"
+
+/* A TXT record longer than this is hostile, not an SPF policy. */
+#define SPF_MAX_RECORD 4096
+
+struct spf_resolver {
+	struct ub_ctx *ctx;
+	unsigned query_timeout_ms;
+	SPF_dns_server_t layer;
+	pthread_mutex_t lock; /* guards every query's finished flag */
+};
+
+/* One outstanding query. */
+struct query {
+	struct spf_resolver *r;
+	bool finished;
+	int err;
+	struct ub_result *result;
+};
+
+static _Thread_local struct spf_eval *current_eval;
+
+/* now_ms - monotonic milliseconds */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+spf_eval_begin(struct spf_eval *ev, unsigned budget_ms)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->deadline_ms = now_ms() + budget_ms;
+	current_eval = ev;
+}
+
+void
+spf_eval_end(void)
+{
+	current_eval = NULL;
+}
+
+/* on_answer - libunbound's callback, on whichever thread ran ub_process */
+static void
+on_answer(void *data, int err, struct ub_result *result)
+{
+	struct query *q = data;
+
+	pthread_mutex_lock(&q->r->lock);
+	q->err = err;
+	q->result = result;
+	q->finished = true;
+	pthread_mutex_unlock(&q->r->lock);
+}
+
+/* resolve - one query, bounded by timeout_ms; NULL result means timeout or error */
+static struct ub_result *
+resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms, bool *timed_out)
+{
+	struct query *q = g_new0(struct query, 1);
+	long long until = now_ms() + timeout_ms;
+	struct ub_result *result = NULL;
+	int id;
+
+	q->r = r;
+	*timed_out = false;
+	if (ub_resolve_async(r->ctx, name, type, 1 /* IN */, q, on_answer, &id) != 0) {
+		g_free(q);
+		return NULL;
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = ub_fd(r->ctx), .events = POLLIN};
+		long long left = until - now_ms();
+		bool finished;
+
+		pthread_mutex_lock(&r->lock);
+		finished = q->finished;
+		pthread_mutex_unlock(&r->lock);
+		if (finished)
+			break;
+		if (left <= 0) {
+			/* Cancelled before its answer was delivered: no callback will come. */
+			if (ub_cancel(r->ctx, id) == 0) {
+				*timed_out = true;
+				g_free(q);
+				return NULL;
+			}
+			/* Already answered: collect it below. */
+			ub_process(r->ctx);
+			continue;
+		}
+		if (poll(&pfd, 1, left > 20 ? 20 : (int)left) > 0)
+			ub_process(r->ctx);
+	}
+	if (q->err == 0)
+		result = q->result;
+	else if (q->result != NULL)
+		ub_resolve_free(q->result);
+	g_free(q);
+	return result;
+}
+
+/* wire_name - a domain name in uncompressed wire format, as text */
+static bool
+wire_name(const unsigned char *p, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
+
+	while (i < len && p[i] != 0) {
+		size_t l = p[i++];
+
+		if (l > 63 || i + l > len || o + l + 2 > outlen)
+			return false;
+		if (o > 0)
+			out[o++] = '.';
+		memcpy(out + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	out[o] = '\0';
+	return i < len;
+}
+
+/* txt_record - a TXT rdata's character-strings joined into one string */
+static char *
+txt_record(const unsigned char *p, size_t len)
+{
+	GString *s = g_string_new(NULL);
+
+	for (size_t i = 0; i < len;) {
+		size_t l = p[i++];
+
+		if (i + l > len)
+			break;
+		g_string_append_len(s, (const char *)p + i, (gssize)l);
+		i += l;
+	}
+	if (s->len > SPF_MAX_RECORD && strncasecmp(s->str, "v=spf1", 6) == 0) {
+		/* Too long to be a policy: make it a syntax error, so the result is permerror. */
+		g_string_assign(s, "v=spf1 mxparity:record-too-long");
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* put_rr - copy one record of rr_type into slot idx of rr */
+static bool
+put_rr(SPF_dns_rr_t *rr, int idx, ns_type type, const unsigned char *data, size_t len)
+{
+	char name[1025];
+	char *txt;
+
+	switch (type) {
+	case ns_t_a:
+		if (len != 4 || SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in_addr)) != SPF_E_SUCCESS)
+			return false;
+		memcpy(&rr->rr[idx]->a, data, 4);
+		return true;
+	case ns_t_aaaa:
+		if (len != 16 || SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in6_addr)) != SPF_E_SUCCESS)
+			return false;
+		memcpy(&rr->rr[idx]->aaaa, data, 16);
+		return true;
+	case ns_t_mx:
+		if (len < 3 || !wire_name(data + 2, len - 2, name, sizeof(name)) ||
+		    SPF_dns_rr_buf_realloc(rr, idx, strlen(name) + 1) != SPF_E_SUCCESS)
+			return false;
+		strcpy(rr->rr[idx]->mx, name);
+		return true;
+	case ns_t_ptr:
+		if (!wire_name(data, len, name, sizeof(name)) ||
+		    SPF_dns_rr_buf_realloc(rr, idx, strlen(name) + 1) != SPF_E_SUCCESS)
+			return false;
+		strcpy(rr->rr[idx]->ptr, name);
+		return true;
+	case ns_t_txt:
+	case ns_t_spf:
+		txt = txt_record(data, len);
+		if (SPF_dns_rr_buf_realloc(rr, idx, strlen(txt) + 1) != SPF_E_SUCCESS) {
+			g_free(txt);
+			return false;
+		}
+		strcpy(rr->rr[idx]->txt, txt);
+		g_free(txt);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* lookup - libspf2's entry point: every answer becomes an SPF_dns_rr_t */
+static SPF_dns_rr_t *
+lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cache)
+{
+	struct spf_resolver *r = layer->hook;
+	struct spf_eval *ev = current_eval;
+	unsigned timeout = r->query_timeout_ms;
+	struct ub_result *res;
+	SPF_dns_rr_t *rr;
+	bool timed_out = false;
+	int n = 0;
+
+	(void)should_cache; /* libunbound caches by TTL itself */
+	if (ev != NULL) {
+		long long left = ev->deadline_ms - now_ms();
+
+		ev->queries++;
+		if (left <= 0) {
+			ev->timed_out = true;
+			return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+		}
+		if ((long long)timeout > left)
+			timeout = (unsigned)left;
+	}
+	if (strlen(domain) > 253)
+		return SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
+	res = resolve(r, domain, type, timeout, &timed_out);
+	if (res == NULL || (res->rcode != 0 && res->rcode != 3 /* NXDOMAIN */)) {
+		if (ev != NULL) {
+			ev->timed_out |= timed_out;
+			ev->server_failed |= !timed_out;
+		}
+		if (res != NULL)
+			ub_resolve_free(res);
+		return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
+	}
+	if (res->nxdomain || !res->havedata) {
+		SPF_dns_stat_t why = res->nxdomain ? HOST_NOT_FOUND : NO_DATA;
+
+		if (ev != NULL)
+			ev->void_lookups++;
+		ub_resolve_free(res);
+		return SPF_dns_rr_new_init(layer, domain, type, 0, why);
+	}
+	rr = SPF_dns_rr_new_init(layer, domain, type, res->ttl, NETDB_SUCCESS);
+	for (int i = 0; rr != NULL && res->data[i] != NULL; i++)
+		if (put_rr(rr, n, type, (const unsigned char *)res->data[i], (size_t)res->len[i]))
+			n++;
+	if (rr != NULL)
+		rr->num_rr = n;
+	ub_resolve_free(res);
+	return rr;
+}
+
+struct spf_resolver *
+spf_resolver_new(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
+{
+	struct spf_resolver *r = g_new0(struct spf_resolver, 1);
+	int rc;
+
+	pthread_mutex_init(&r->lock, NULL);
+	r->query_timeout_ms = query_timeout_ms;
+	r->ctx = ub_ctx_create();
+	if (r->ctx == NULL) {
+		snprintf(err, errlen, "cannot create a libunbound context");
+		goto fail;
+	}
+	/* Answers come back through a thread of libunbound's, delivered by ub_process. */
+	rc = ub_ctx_async(r->ctx, 1);
+	if (rc == 0 && strcmp(upstream, "system") == 0) {
+		rc = ub_ctx_resolvconf(r->ctx, NULL);
+	} else if (rc == 0) {
+		char addr[128];
+		const char *colon = strrchr(upstream, ':');
+
+		/* "127.0.0.1:5353" -> "127.0.0.1@5353"; a bare IPv6 address has no port. */
+		if (colon != NULL && strchr(upstream, ':') == colon)
+			snprintf(addr, sizeof(addr), "%.*s@%s", (int)(colon - upstream), upstream,
+				 colon + 1);
+		else
+			snprintf(addr, sizeof(addr), "%s", upstream);
+		rc = ub_ctx_set_option(r->ctx, "do-not-query-localhost:", "no");
+		if (rc == 0)
+			rc = ub_ctx_set_fwd(r->ctx, addr);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "resolver %s: %s", upstream, ub_strerror(rc));
+		goto fail;
+	}
+	r->layer.lookup = lookup;
+	r->layer.name = "mxparity";
+	r->layer.hook = r;
+	return r;
+fail:
+	spf_resolver_free(r);
+	return NULL;
+}
+
+void
+spf_resolver_free(struct spf_resolver *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ctx != NULL)
+		ub_ctx_delete(r->ctx);
+	pthread_mutex_destroy(&r->lock);
+	g_free(r);
+}
+
+SPF_dns_server_t *
+spf_resolver_layer(struct spf_resolver *r)
+{
+	return &r->layer;
+}

@@ -1,0 +1,40 @@
+/*
+ * spf_dns.h - our DNS layer under libspf2: libunbound with a per-query
+ * timeout, an overall deadline per evaluation, a TTL-respecting cache
+ * shared by all threads, and the RFC 7208 void-lookup count.
+ */
+#ifndef SPF_DNS_H
+#define SPF_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/nameser.h>
+#include <spf2/spf.h>
+
+struct spf_resolver;
+
+/* spf_resolver_new - upstream "system" (resolv.conf) or "ADDR[:PORT]" */
+struct spf_resolver *spf_resolver_new(const char *upstream, unsigned query_timeout_ms, char *err,
+				      size_t errlen);
+void spf_resolver_free(struct spf_resolver *r);
+/* spf_resolver_layer - the libspf2 DNS layer backed by r (owned by r) */
+SPF_dns_server_t *spf_resolver_layer(struct spf_resolver *r);
+
+/* One evaluation's bookkeeping, kept per thread while libspf2 runs. */
+struct spf_eval {
+	long long deadline_ms;   /* CLOCK_MONOTONIC milliseconds */
+	unsigned void_lookups;   /* NXDOMAIN or empty answers */
+	unsigned queries;
+	bool timed_out;          /* a query or the deadline ran out */
+	bool server_failed;      /* SERVFAIL or a resolver error */
+};
+
+/* spf_eval_begin - start counting for this thread; budget_ms bounds the whole evaluation */
+void spf_eval_begin(struct spf_eval *ev, unsigned budget_ms);
+/* spf_eval_end - stop counting */
+void spf_eval_end(void);
+
+#endif
