@@ -44,8 +44,11 @@ static const struct mxp_option av_options[] = {
 	  .help = "files scanned inside one message" },
 	{ .name = "max_scan_time", .type = MXP_OPT_INT, .def = "120000",
 	  .help = "milliseconds one scan may take" },
-	{ .name = "heuristics", .type = MXP_OPT_BOOL, .def = "true",
-	  .help = "heuristic alerts (phishing, broken executables, encrypted archives)" },
+	{ .name = "max_decoded_size", .type = MXP_OPT_SIZE, .def = "100M",
+	  .help = "bytes libclamav may scan in all, decoded parts included (its MaxScanSize)" },
+	{ .name = "heuristics", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "extra alerts: broken executables, encrypted archives and documents, OLE2 "
+		  "macros, phishing SSL mismatches and cloaked URLs" },
 	{ .name = "pua", .type = MXP_OPT_BOOL, .def = "false",
 	  .help = "load potentially-unwanted-application signatures" },
 	{ .name = "reload", .type = MXP_OPT_CHOICE, .def = "concurrent", .choices = reload_words,
@@ -101,7 +104,7 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	struct av_settings st = {
 		.database = host->cfg_string(cfg, "database"),
 		.tmpdir = host->cfg_string(cfg, "spool_dir"),
-		.max_scan_size = (uint64_t)host->cfg_int(cfg, "max_scan_size"),
+		.max_scan_size = (uint64_t)host->cfg_int(cfg, "max_decoded_size"),
 		.max_file_size = (uint64_t)host->cfg_int(cfg, "max_file_size"),
 		.max_recursion = (uint32_t)host->cfg_int(cfg, "max_recursion"),
 		.max_files = (uint32_t)host->cfg_int(cfg, "max_files"),
@@ -114,18 +117,26 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 
 	inst->host = host;
 	inst->cfg = cfg;
-	inst->max_scan_size = (size_t)st.max_scan_size;
+	inst->max_scan_size = (size_t)host->cfg_int(cfg, "max_scan_size");
 	inst->spool_memory_max = (size_t)host->cfg_int(cfg, "spool_memory_max");
 	inst->spool_dir = st.tmpdir;
 	/* The whole message as one mail: every parser on, so libclamav unpacks it all. */
 	inst->scan_opts.parse = ~0u;
-	if (host->cfg_bool(cfg, "heuristics")) {
-		/* Also report a part beyond a limit as Heuristics.Limits.Exceeded, for on_limits. */
-		inst->scan_opts.general = CL_SCAN_GENERAL_HEURISTICS;
-		inst->scan_opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
-	}
+	/*
+	 * Always on: a part beyond a limit must come back as
+	 * Heuristics.Limits.Exceeded (on_limits), not as a silent CL_CLEAN.
+	 */
+	inst->scan_opts.general = CL_SCAN_GENERAL_HEURISTICS;
+	inst->scan_opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+	if (host->cfg_bool(cfg, "heuristics"))
+		inst->scan_opts.heuristic |= CL_SCAN_HEURISTIC_BROKEN |
+					     CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+					     CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS |
+					     CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH |
+					     CL_SCAN_HEURISTIC_PHISHING_CLOAK;
 	if (host->cfg_int(cfg, "max_recursion") < 1 || host->cfg_int(cfg, "max_files") < 1 ||
-	    host->cfg_int(cfg, "max_scan_time") < 1 || st.max_scan_size == 0) {
+	    host->cfg_int(cfg, "max_scan_time") < 1 || st.max_scan_size == 0 ||
+	    inst->max_scan_size == 0) {
 		snprintf(err, errlen, "scan limits must be positive");
 		goto fail;
 	}
@@ -428,8 +439,14 @@ av_eom(struct mxp_event *ev)
 		ev->host->set_token(ev->result, "av=error:no-engine");
 		return MXP_ERROR; /* reloading (blocking) or no database loaded: on_error */
 	}
+	av_engine_errors_reset();
 	rc = scan(inst, m, engine, &virname);
 	av_slot_release(inst->slot, engine);
+	/* libclamav reports some failures (no temporary directory) only as log lines. */
+	if (rc == CL_CLEAN && av_engine_errors() > 0) {
+		ev->host->set_token(ev->result, "av=error:incomplete-scan");
+		return MXP_ERROR;
+	}
 	if (rc == CL_CLEAN) {
 		ev->host->set_token(ev->result, "av=clean");
 		add_status(ev, "Clean");
@@ -440,6 +457,9 @@ av_eom(struct mxp_event *ev)
 			return act_on_limits(ev, virname + 27);
 		return act_on_infected(ev, virname);
 	}
+	/* A limit hit on the message itself (max_file_size) comes back unnamed. */
+	if (rc == CL_VIRUS)
+		return act_on_limits(ev, "limits");
 	if (rc == CL_ETIMEOUT || rc == CL_EMAXSIZE || rc == CL_EMAXREC || rc == CL_EMAXFILES)
 		return act_on_limits(ev, cl_strerror(rc));
 	ev->host->log(LOG_ERR, "av: scan failed: %s", cl_strerror(rc));

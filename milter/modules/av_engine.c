@@ -52,6 +52,20 @@ static GPtrArray *slots;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static cl_error_t init_result;
 static const struct mxp_host *log_host;
+/* Errors libclamav logged on this thread: a scan with any is not clean. */
+static _Thread_local unsigned thread_errors;
+
+unsigned
+av_engine_errors(void)
+{
+	return thread_errors;
+}
+
+void
+av_engine_errors_reset(void)
+{
+	thread_errors = 0;
+}
 
 /* clamav_message - libclamav's warnings and errors go to our log, not stderr */
 static void
@@ -59,6 +73,8 @@ clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void 
 {
 	(void)fullmsg;
 	(void)context;
+	if (severity == CL_MSG_ERROR)
+		thread_errors++;
 	if (severity >= CL_MSG_WARN && log_host != NULL)
 		log_host->log(severity == CL_MSG_ERROR ? LOG_ERR : LOG_WARNING, "libclamav: %.*s",
 			      (int)strcspn(msg, "\n"), msg);

@@ -50,6 +50,10 @@ struct cl_engine *av_slot_acquire(struct av_slot *slot, void (*keepalive)(void *
 /* av_slot_release - give back what av_slot_acquire returned */
 void av_slot_release(struct av_slot *slot, struct cl_engine *engine);
 
+/* av_engine_errors - libclamav errors logged on this thread since the reset */
+unsigned av_engine_errors(void);
+void av_engine_errors_reset(void);
+
 /* av_slot_describe - "clamav=1.4.6 db=27... sigs=N" for the log */
 void av_slot_describe(struct av_slot *slot, char *buf, size_t len);
 /* av_slot_reload_now - build a new engine now, on the caller's thread (tests) */
