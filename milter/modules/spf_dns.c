@@ -287,6 +287,9 @@ spf_resolver_new(const char *upstream, unsigned query_timeout_ms, char *err, siz
 	}
 	/* Answers come back through a thread of libunbound's, delivered by ub_process. */
 	rc = ub_ctx_async(r->ctx, 1);
+	/* Keep records in the server's order: RFC 7208 limits count MX/PTR names in order. */
+	if (rc == 0)
+		rc = ub_ctx_set_option(r->ctx, "rrset-roundrobin:", "no");
 	if (rc == 0 && strcmp(upstream, "system") == 0) {
 		rc = ub_ctx_resolvconf(r->ctx, NULL);
 	} else if (rc == 0) {

@@ -30,7 +30,7 @@ mxp_start() {
     : "${MXP_PORT:=$(free_port)}"
     MXP_LOG=$ITEST_DIR/mxparityd.log
     local mark
-    mark=$(wc -l <"$MXP_LOG" 2>/dev/null || echo 0)
+    mark=$({ wc -l <"$MXP_LOG"; } 2>/dev/null || echo 0)
     "$MXPARITYD" -f -c "$MXP_POLICY" -p "inet:$MXP_PORT@127.0.0.1" -M "$MXP_MODDIR" \
         -n mx1.example.com -t 5 "$@" >>"$MXP_LOG" 2>&1 </dev/null &
     MXP_PID=$!
@@ -54,4 +54,245 @@ smtp_interrupt() {
 # mxp_milter: the smtpd_milters value for the running daemon.
 mxp_milter() {
     printf 'inet:127.0.0.1:%s' "$MXP_PORT"
+}
+
+# mxp_modules_av: like mxp_modules, plus the av module.  Skips the test
+# (exit 77) when av.so was not built (configured without libclamav).
+mxp_modules_av() {
+    local so=$top_builddir/milter/modules/.libs/av.so
+    [ -f "$so" ] || itest_skip "the av module was not built ($so missing)"
+    mxp_modules
+    ln -sf "$so" "$MXP_MODDIR/av.so"
+}
+
+# mxp_av_testdb DIR: write the test signature database (EICAR body
+# signature + MD5 of every clamav-testfiles sample) into DIR.
+mxp_av_testdb() {
+    sh "${top_srcdir:?}/tests/av/make-testdb.sh" "$1" >"$ITEST_DIR/make-testdb.log" 2>&1 \
+        || itest_fail "make-testdb.sh $1 failed" "$ITEST_DIR/make-testdb.log"
+}
+
+# mxp_eicar: print the EICAR test string (assembled, so no file of the
+# source tree carries it whole).
+mxp_eicar() {
+    # shellcheck disable=SC2016 # literal $ signs
+    printf 'X5O!P%%@AP[4\\PZX54(P^)7CC)7}$%s-%s-%s!$H+H*' EICAR STANDARD-ANTIVIRUS TEST-FILE
+}
+
+# mxp_av_policy VERSION [AV OPTIONS...]: write the test policy (policy.common
+# with version VERSION) plus an av section on $ITEST_DIR/db (or $MXP_AV_DB
+# when set), spooling to $ITEST_DIR/spool, with the given extra options (e.g. 'on_infected = tag').
+mxp_av_policy() {
+    local version=$1 common
+    shift
+    common=$(cat "${top_srcdir:?}/tests/integration/policy.common")
+    mkdir -p "$ITEST_DIR/spool"
+    mxp_policy "${common/itest.1/$version}
+module av {
+  database = \"${MXP_AV_DB:-$ITEST_DIR/db}\"
+  spool_dir = \"$ITEST_DIR/spool\"
+  $*
+}"
+}
+
+# mxp_reload_policy VERSION: SIGHUP the daemon and wait until it loaded
+# the policy of that version.
+mxp_reload_policy() {
+    local mark
+    mark=$(itest_mark "$MXP_LOG")
+    kill -HUP "$MXP_PID" || itest_fail "SIGHUP to mxparityd $MXP_PID failed"
+    wait_for_grep_from "$mark" "policy loaded: version=$1 " "$MXP_LOG" 30
+}
+
+# mxp_summary_from SENDER: the last summary line of envelope sender SENDER.
+mxp_summary_from() {
+    grep -F " from=<$1> " "$MXP_LOG" | grep -E ' action=[a-z]+ ' | tail -n 1
+}
+
+_mxp_has_summary_from() {
+    [ -n "$(mxp_summary_from "$1")" ]
+}
+
+# mxp_wait_summary_from SENDER [TIMEOUT]: wait (bounded) for that line and
+# print it; prints nothing when it did not come.
+mxp_wait_summary_from() {
+    _itest_poll "${2:-10}" _mxp_has_summary_from "$1" || true
+    mxp_summary_from "$1"
+}
+
+# sink_file_from SENDER: the sink message whose envelope sender is SENDER.
+sink_file_from() {
+    local f
+    for f in $(sink_files); do
+        if grep -qxF "X-Mail-Args: <$1>" "$f"; then
+            echo "$f"
+        fi
+    done
+}
+
+# header_lines FILE NAME: the header lines NAME: of FILE's header block
+# (name compared without regard to case), continuation lines not included.
+header_lines() {
+    awk -v want="$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" '
+        /^\r?$/ { exit }
+        { i = index($0, ":"); if (i > 1 && tolower(substr($0, 1, i - 1)) == want) print }
+    ' "$1"
+}
+
+# mxp_assert_healthy: the daemon still runs and its log holds no sanitizer
+# report and no crash.
+mxp_assert_healthy() {
+    kill -0 "$MXP_PID" 2>/dev/null || itest_fail "mxparityd (pid $MXP_PID) is gone" "$MXP_LOG"
+    assert_no_grep 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer|runtime error|SUMMARY: [A-Za-z]+Sanitizer' "$MXP_LOG"
+}
+
+# ---------------------------------------------------------------------------
+# spf module helpers (tests/integration/t-spf-*.sh)
+# ---------------------------------------------------------------------------
+
+# mxp_modules_spf: like mxp_modules, plus the spf module.  Skips the test
+# (exit 77) when spf.so was not built.
+mxp_modules_spf() {
+    local so=$top_builddir/milter/modules/.libs/spf.so
+    [ -f "$so" ] || itest_skip "the spf module was not built ($so missing)"
+    mxp_modules
+    ln -sf "$so" "$MXP_MODDIR/spf.so"
+}
+
+# _mxp_udp_free PORT: no UDP socket uses PORT (true when ss is missing).
+_mxp_udp_free() {
+    command -v ss >/dev/null 2>&1 || return 0
+    [ -z "$(ss -Huan "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# mxp_free_udp_port: print a port free for both TCP and UDP on loopback
+# (free_port plus a UDP check; at most 20 candidates).
+mxp_free_udp_port() {
+    local i p
+    for (( i = 0; i < 20; i++ )); do
+        p=$(free_port) || return 1
+        if _mxp_udp_free "$p"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo "mxp_free_udp_port: no free port found" >&2
+    return 1
+}
+
+_mxp_udp_listening() {
+    ss -Hlun "sport = :$1" 2>/dev/null | grep -q '127\.0\.0\.1:'"$1"'\b'
+}
+
+_mxp_dns_up() {
+    kill -0 "$DNS_PID" 2>/dev/null \
+        || itest_fail "dnsmasq exited during startup" "$ITEST_DIR/dnsmasq.log"
+    _mxp_udp_listening "$DNS_PORT" && _itest_listening "$DNS_PORT"
+}
+
+# mxp_dns_start ZONEFILE [PORT]: serve the dnsmasq directives in ZONEFILE
+# (txt-record=, host-record=, ...) with dnsmasq on 127.0.0.1:PORT (a free
+# port when not given), UDP and TCP, no upstream, no /etc/hosts.  Names
+# under example, example.com, example.net and example.org that ZONEFILE
+# does not define get NXDOMAIN (local=).  Sets DNS_PORT DNS_PID; the pid is
+# tracked and the query log is $ITEST_DIR/dnsmasq.log.
+mxp_dns_start() {
+    local zone=${1:?usage: mxp_dns_start ZONEFILE [PORT]} port=${2:-} conf
+    itest_require dnsmasq
+    [ -f "$zone" ] || itest_fail "mxp_dns_start: no zone file $zone"
+    if [ -z "$port" ]; then
+        port=$(mxp_free_udp_port) || itest_fail "mxp_dns_start: no free port"
+    fi
+    conf=$ITEST_DIR/dnsmasq.$port.conf
+    {
+        echo "# Generated by mxp_dns_start for $ITEST_NAME from $zone"
+        echo "local=/example/"
+        echo "local=/example.com/"
+        echo "local=/example.net/"
+        echo "local=/example.org/"
+        cat -- "$zone"
+    } >"$conf"
+    DNS_PORT=$port
+    # Own pid file: the default would be /run/dnsmasq.pid, the system's.
+    dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+        --port="$port" --listen-address=127.0.0.1 --bind-interfaces \
+        --conf-file="$conf" --pid-file="$ITEST_DIR/dnsmasq.$port.pid" \
+        --log-queries --log-facility=- \
+        >>"$ITEST_DIR/dnsmasq.log" 2>&1 </dev/null &
+    DNS_PID=$!
+    export DNS_PORT DNS_PID
+    itest_track_pid "$DNS_PID"
+    itest_track_log "$ITEST_DIR/dnsmasq.log"
+    _itest_poll "$ITEST_START_TIMEOUT" _mxp_dns_up \
+        || itest_fail "dnsmasq did not listen on 127.0.0.1:$port" "$ITEST_DIR/dnsmasq.log"
+    itest_log "dnsmasq pid $DNS_PID on 127.0.0.1:$port (udp+tcp), zone $zone"
+}
+
+# mxp_dns_stop: stop the dnsmasq of mxp_dns_start (bounded).
+mxp_dns_stop() {
+    [ -n "${DNS_PID:-}" ] && _itest_kill_pid "$DNS_PID"
+    DNS_PID=""
+}
+
+# mxp_spf_policy VERSION [SPF OPTIONS...]: write the test policy
+# (policy.common with version VERSION) plus an spf section using
+# resolver 127.0.0.1:$DNS_PORT (or $MXP_SPF_RESOLVER when set) and the
+# given options (e.g. 'received_spf = true').  With MXP_TRUSTED_NETWORKS
+# set, that list replaces policy.common's trusted_networks.
+mxp_spf_policy() {
+    local version=$1 common
+    shift
+    common=$(cat "${top_srcdir:?}/tests/integration/policy.common")
+    common=${common/itest.1/$version}
+    if [ -n "${MXP_TRUSTED_NETWORKS:-}" ]; then
+        common=$(printf '%s\n' "$common" \
+            | sed "s|^trusted_networks = .*|trusted_networks = {$MXP_TRUSTED_NETWORKS}|")
+    fi
+    [ -f "$ITEST_DIR/recipients" ] || printf 'alice@example.com\n' >"$ITEST_DIR/recipients"
+    mxp_policy "$common
+module spf {
+  resolver = \"${MXP_SPF_RESOLVER:-127.0.0.1:${DNS_PORT:?mxp_spf_policy: no DNS_PORT}}\"
+  $*
+}"
+}
+
+# mxp_rcpt_line RCPT: the daemon's last RCPT decision line for RCPT
+# (e.g. "reject: RCPT from ...: 550 5.7.23 ...; from=<..> to=<RCPT> hop=edge").
+mxp_rcpt_line() {
+    grep -F " to=<$1> " "$MXP_LOG" | grep -E ': RCPT from ' | tail -n 1
+}
+
+# mxp_spf_client: the client address the spf tests present to the milter.
+#   MXP_SPF_CLIENT unset or "loopback": the real one, 127.0.0.1 / ::1.
+#   MXP_SPF_CLIENT=xclient: the same loopback connection, but swaks tells
+#     Postfix by XCLIENT that the client is 192.0.2.10 / 2001:db8::10
+#     (documentation addresses, never contacted), so the milter and the
+#     SPF records see those.  libspf2 passes every loopback client
+#     without looking at DNS ("localhost is always allowed"); this mode
+#     checks the rest of the module regardless.
+# Sets SPF_IP4 SPF_IP6, the swaks argument arrays SPF_SWAKS4 SPF_SWAKS6
+# (to add to swaks_send) and the pf_start settings array SPF_PF_SETTINGS
+# (mynetworks with the client's IPv4 and IPv6 address, XCLIENT permission).
+# shellcheck disable=SC2034 # the arrays are for the sourcing test
+mxp_spf_client() {
+    case ${MXP_SPF_CLIENT:-loopback} in
+        loopback)
+            SPF_IP4=127.0.0.1
+            SPF_IP6=::1
+            SPF_SWAKS4=()
+            SPF_SWAKS6=()
+            SPF_PF_SETTINGS=("mynetworks = 127.0.0.0/8 [::1]/128")
+            ;;
+        xclient)
+            SPF_IP4=192.0.2.10
+            SPF_IP6=2001:db8::10
+            SPF_SWAKS4=(--xclient-addr "$SPF_IP4")
+            SPF_SWAKS6=(--xclient-addr "IPV6:$SPF_IP6")
+            SPF_PF_SETTINGS=("smtpd_authorized_xclient_hosts = 127.0.0.0/8 [::1]/128"
+                "mynetworks = 127.0.0.0/8 [::1]/128 192.0.2.10/32 [2001:db8::10]/128")
+            ;;
+        *) itest_fail "MXP_SPF_CLIENT must be loopback or xclient, not '$MXP_SPF_CLIENT'" ;;
+    esac
+    export SPF_IP4 SPF_IP6
+    itest_log "spf client address: $SPF_IP4 / $SPF_IP6 (${MXP_SPF_CLIENT:-loopback})"
 }
