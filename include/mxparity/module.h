@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bump on any incompatible change to the structs in this file. */
-#define MXP_MODULE_ABI 1
+#define MXP_MODULE_ABI 2
 #define MXP_MODULE_SYMBOL "mxp_module_entry"
 
 /*

@@ -54,7 +54,7 @@ void av_slot_release(struct av_slot *slot, struct cl_engine *engine);
 unsigned av_engine_errors(void);
 void av_engine_errors_reset(void);
 
-/* av_slot_describe - "clamav=1.4.6 db=27... sigs=N" for the log */
+/* av_slot_describe - "av=clamav-1.4.6/db-V/sigs-N" for the policy loaded line */
 void av_slot_describe(struct av_slot *slot, char *buf, size_t len);
 /* av_slot_reload_now - build a new engine now, on the caller's thread (tests) */
 int av_slot_reload_now(struct av_slot *slot);

@@ -296,3 +296,13 @@ mxp_spf_client() {
     export SPF_IP4 SPF_IP6
     itest_log "spf client address: $SPF_IP4 / $SPF_IP6 (${MXP_SPF_CLIENT:-loopback})"
 }
+
+# mxp_dns_assert_query TYPE NAME: dnsmasq (mxp_dns_start) was asked for
+# NAME's TYPE record.  A loopback client that passes without this query
+# got libspf2's "localhost is always allowed" instead of an SPF check.
+mxp_dns_assert_query() {
+    local pat="query\\[$1\\] ${2//./\\.} from "
+    grep -E -q -- "$pat" "$ITEST_DIR/dnsmasq.log" 2>/dev/null \
+        || itest_fail "no $1 query for $2 reached dnsmasq (client ${SPF_IP4:-?}/${SPF_IP6:-?}; did libspf2 pass a loopback client without looking?)" \
+            "$ITEST_DIR/dnsmasq.log" 20
+}
