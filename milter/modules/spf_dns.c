@@ -152,6 +152,22 @@ wire_name(const unsigned char *p, size_t len, char *out, size_t outlen)
 	return i < len;
 }
 
+/* spaces_as_macro - every space of s written as %_, bounded like a record */
+static GString *
+spaces_as_macro(GString *s)
+{
+	GString *out = g_string_sized_new(s->len + 16);
+
+	for (gsize i = 0; i < s->len && out->len < SPF_MAX_RECORD; i++) {
+		if (s->str[i] == ' ')
+			g_string_append(out, "%_");
+		else
+			g_string_append_c(out, s->str[i]);
+	}
+	g_string_free(s, TRUE);
+	return out;
+}
+
 /* txt_record - a TXT rdata's character-strings joined into one string */
 static char *
 txt_record(const unsigned char *p, size_t len)
@@ -166,11 +182,18 @@ txt_record(const unsigned char *p, size_t len)
 		g_string_append_len(s, (const char *)p + i, (gssize)l);
 		i += l;
 	}
-	if (s->len > SPF_MAX_RECORD && strncasecmp(s->str, "v=spf1", 6) == 0) {
+	if (strncasecmp(s->str, "v=spf1", 6) == 0) {
 		/* Too long to be a policy: make it a syntax error, so the result is permerror. */
-		g_string_assign(s, "v=spf1 mxparity:record-too-long");
+		if (s->len > SPF_MAX_RECORD)
+			g_string_assign(s, "v=spf1 mxparity:record-too-long");
+		return g_string_free(s, FALSE);
 	}
-	return g_string_free(s, FALSE);
+	/*
+	 * Anything else is an exp= text, a macro-string in which a space is
+	 * literal (RFC 7208 6.2); libspf2's macro parser reads it as a
+	 * separator, so hand it the %_ spelling.
+	 */
+	return g_string_free(spaces_as_macro(s), FALSE);
 }
 
 /* put_rr - copy one record of rr_type into slot idx of rr */
