@@ -3,12 +3,11 @@
  *
  * Startup order follows clamav-milter: load policy, umask, open the
  * socket, chown/chmod it, drop privileges, then serve.  libmilter's own
- * signal thread stops the milter on SIGHUP, so smfi_main runs on a
- * second thread while the main thread keeps the signals unblocked with
- * handlers: Linux delivers a process signal to the thread group leader
- * whenever that thread can take it, so SIGHUP reaches our handler and
- * reloads instead.  Reloads, counters and the graceful stop run on a
- * control thread; the main thread only turns signals into requests.
+ * signal thread stops the milter on SIGHUP, so that thread is parked
+ * (see sigwait below), every thread blocks the signals, and the main
+ * thread alone takes them with sigtimedwait.  Reloads, counters and the
+ * graceful stop run on a control thread; the main thread only turns
+ * signals into requests.
  */
 #include "config.h"
 
@@ -341,50 +340,32 @@ graceful_stop(const struct options *opts)
 	mxp_log(LOG_INFO, "stopped with %d connection(s) still open", mxp_callbacks_active());
 }
 
-static volatile sig_atomic_t got_hup, got_term, got_usr1;
-
-/* on_signal - only notes the signal; the main loop acts on it */
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		got_hup = 1;
-	else if (sig == SIGUSR1)
-		got_usr1 = 1;
-	else
-		got_term = 1;
-}
-
-/* signal_seen - test and clear one flag */
-static bool
-signal_seen(volatile sig_atomic_t *flag)
-{
-	if (!*flag)
-		return false;
-	*flag = 0;
-	return true;
-}
-
 /*
- * install_signal_handlers - before any thread starts.  The main thread
- * keeps these signals unblocked for its whole life, and Linux delivers a
- * process signal to the thread group leader whenever it can take it, so
- * libmilter's signal thread (which sigwaits on HUP, TERM and INT to stop
- * the milter) never sees one.
+ * sigwait - libmilter's signal thread is the only caller in this program,
+ * and it would stop the milter on SIGHUP.  Our definition takes its place
+ * (the executable's symbol wins over libc's), parks that thread for good,
+ * and leaves the main thread as the one reader of our signals.
  */
-static void
-install_signal_handlers(void)
+int
+sigwait(const sigset_t *set, int *sig)
 {
-	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT, SIGUSR1 };
-	struct sigaction sa;
+	(void)set;
+	(void)sig;
+	for (;;)
+		pause(); /* every signal is blocked here: this never returns */
+}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			die(1, "sigaction: %s", strerror(errno));
+/* block_signals - before any thread starts, so every thread inherits the block */
+static void
+block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGHUP);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, sigs, NULL) != 0)
+		die(1, "cannot block signals");
 }
 
 /* request - hand work to the control thread */
@@ -437,6 +418,7 @@ main(int argc, char **argv)
 	struct mxp_policy *pol;
 	char err[1536];
 	pthread_t control;
+	sigset_t sigs;
 
 	parse_options(argc, argv, &opts);
 	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
@@ -465,7 +447,7 @@ main(int argc, char **argv)
 	if (opts.user != NULL)
 		drop_privileges(opts.user);
 
-	install_signal_handlers();
+	block_signals(&sigs);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0 ||
 	    pthread_create(&control, NULL, control_thread, &opts) != 0)
 		die(1, "cannot start threads");
@@ -479,13 +461,13 @@ main(int argc, char **argv)
 
 	while (!atomic_load(&stopped)) {
 		struct timespec tick = { 0, 200 * 1000 * 1000 };
+		int sig = sigtimedwait(&sigs, NULL, &tick);
 
-		nanosleep(&tick, NULL); /* a signal cuts it short */
-		if (signal_seen(&got_hup) && !atomic_load(&stopping))
+		if (sig == SIGHUP && !atomic_load(&stopping))
 			request(REQ_RELOAD);
-		if (signal_seen(&got_usr1))
+		else if (sig == SIGUSR1)
 			request(REQ_COUNTERS);
-		if (signal_seen(&got_term) && !atomic_exchange(&stopping, true))
+		else if ((sig == SIGTERM || sig == SIGINT) && !atomic_exchange(&stopping, true))
 			request(REQ_STOP);
 		if (atomic_load(&milter_finished) && !atomic_load(&stopping)) {
 			mxp_log(LOG_ERR, "milter loop ended unexpectedly; exiting");
