@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "modreg.h"
+#include "policy.h"
 
 static GPtrArray *registry;
 static char *registry_dir;
@@ -56,8 +57,11 @@ mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
 		return why;
 	}
 	for (const struct mxp_option *o = mod->options; o != NULL && o->name != NULL; o++) {
-		if (strcmp(o->name, "on_error") == 0)
-			return "module declares option on_error, which the core owns";
+		if (mxp_policy_core_option(o->name) != NULL) {
+			snprintf(why, sizeof(why),
+				 "module declares option %s, which the core owns", o->name);
+			return why;
+		}
 		if (o->type == MXP_OPT_CHOICE && o->choices == NULL) {
 			snprintf(why, sizeof(why), "option %s is a choice without choices",
 				 o->name);

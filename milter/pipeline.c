@@ -36,7 +36,7 @@ struct mxp_session {
 	/* The current message. */
 	bool in_msg;
 	bool msg_decided;  /* rejected before EOM: ignore further events */
-	bool skip_modules; /* trusted client: no checks */
+	const char **skipped; /* per module: why it does not check this message, or NULL */
 	char *queue_id;
 	char *mail_from;
 	GPtrArray *rcpts; /* char * */
@@ -155,11 +155,31 @@ apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const 
 	}
 }
 
-/* active - should module i see message events now */
+/* conn_skipped - module i leaves this trusted_networks client alone */
+static bool
+conn_skipped(const struct mxp_session *s, size_t i)
+{
+	return s->trusted_net && !s->pol->modules[i].check_trusted;
+}
+
+/* skip_reason - why module i does not check the current message, or NULL */
+static const char *
+skip_reason(const struct mxp_session *s, size_t i)
+{
+	if (conn_skipped(s, i))
+		return "trusted_network";
+	if (s->auth_authen != NULL && !s->pol->modules[i].check_authenticated)
+		return "authenticated";
+	return NULL;
+}
+
+/* active - should module i see events now */
 static bool
 active(const struct mxp_session *s, size_t i)
 {
-	return !s->skip_modules && (s->done == NULL || !s->done[i]);
+	if (s->skipped == NULL) /* between messages */
+		return !conn_skipped(s, i);
+	return s->skipped[i] == NULL && !s->done[i];
 }
 
 enum event_kind { EV_CONNECT, EV_HELO, EV_MAIL, EV_RCPT, EV_HEADER, EV_EOH, EV_BODY, EV_EOM };
@@ -287,13 +307,15 @@ msg_end(struct mxp_session *s, bool aborted)
 		const struct mxp_module *m = s->pol->modules[i].mod;
 		struct mxp_event ev = make_event(s, i);
 
-		if (m->msg_end != NULL && !s->skip_modules)
+		if (m->msg_end != NULL && s->skipped[i] == NULL)
 			m->msg_end(&ev, aborted);
 		mxp_result_release(&s->results[i]);
 	}
 	g_free(s->results);
 	g_free(s->msg_state);
 	g_free(s->done);
+	g_free(s->skipped);
+	s->skipped = NULL;
 	s->results = NULL;
 	s->msg_state = NULL;
 	s->done = NULL;
@@ -319,7 +341,7 @@ mxp_session_free(struct mxp_session *s)
 		const struct mxp_module *m = s->pol->modules[i].mod;
 		struct mxp_event ev = make_event(s, i);
 
-		if (m->conn_end != NULL && !s->trusted_net)
+		if (m->conn_end != NULL && !conn_skipped(s, i))
 			m->conn_end(&ev);
 	}
 	for (size_t i = 0; i < module_count(s); i++)
@@ -340,14 +362,14 @@ void
 mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (s->trusted_net) {
+	if (s->trusted_net)
 		mxp_counter_add(MXP_CNT_TRUSTED, 1);
-		return;
-	}
 	for (size_t i = 0; i < module_count(s); i++) {
 		const struct mxp_module *m = s->pol->modules[i].mod;
 		struct mxp_event ev = make_event(s, i);
 
+		if (conn_skipped(s, i))
+			continue;
 		if (m->conn_begin != NULL && m->conn_begin(&ev, &s->conn_state[i]) < 0)
 			apply_module_verdict(s, i, MXP_ERROR, "conn_begin", out, false);
 	}
@@ -362,7 +384,7 @@ mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *ou
 	g_free(s->helo);
 	s->helo = g_strndup(helo != NULL ? helo : "", 255);
 	s->conn.helo = s->helo;
-	if (s->trusted_net || s->conn_decided)
+	if (s->conn_decided)
 		return;
 	dispatch(s, EV_HELO, &(struct event_args){ .text = s->helo }, out);
 	reset_conn_results(s);
@@ -380,6 +402,9 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 	s->results = g_new0(struct mxp_result, n);
 	s->msg_state = g_new0(void *, n);
 	s->done = g_new0(bool, n);
+	s->skipped = g_new0(const char *, n);
+	for (size_t i = 0; i < module_count(s); i++)
+		s->skipped[i] = skip_reason(s, i);
 	for (size_t i = 0; i < module_count(s); i++)
 		mxp_result_init(&s->results[i]);
 	s->msg = (struct mxp_msg){
@@ -387,12 +412,12 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 		.mail_from = s->mail_from,
 		.rcpts = (const char *const *)s->rcpts->pdata,
 	};
-	if (s->skip_modules)
-		return;
 	for (size_t i = 0; i < module_count(s); i++) {
 		const struct mxp_module *m = s->pol->modules[i].mod;
 		struct mxp_event ev = make_event(s, i);
 
+		if (s->skipped[i] != NULL)
+			continue;
 		if (m->msg_begin != NULL && m->msg_begin(&ev, &s->msg_state[i]) < 0)
 			apply_module_verdict(s, i, MXP_ERROR, "msg_begin", out, true);
 	}
@@ -440,7 +465,6 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 	s->auth_authen =
 		auth_authen != NULL && auth_authen[0] != '\0' ? g_strndup(auth_authen, 255) : NULL;
 	s->conn.auth_authen = s->auth_authen;
-	s->skip_modules = s->trusted_net || s->auth_authen != NULL;
 	if (s->auth_authen != NULL && !s->trusted_net)
 		snprintf(s->hop, sizeof(s->hop), "trusted");
 	msg_begin(s, bare, out);
@@ -449,8 +473,7 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 		s->msg_decided = true;
 		return;
 	}
-	if (!s->skip_modules)
-		dispatch(s, EV_MAIL, &(struct event_args){ .text = s->mail_from }, out);
+	dispatch(s, EV_MAIL, &(struct event_args){ .text = s->mail_from }, out);
 	decide_message(s, "MAIL", out);
 }
 void
@@ -466,7 +489,7 @@ mxp_session_rcpt(struct mxp_session *s, const char *rcpt, struct mxp_outcome *ou
 	if (s->pol->limits.max_recipients > 0 &&
 	    (long long)s->rcpts->len >= s->pol->limits.max_recipients) {
 		outcome_set(out, MXP_TEMPFAIL, "452", "4.5.3", "Too many recipients");
-	} else if (!s->skip_modules) {
+	} else {
 		dispatch(s, EV_RCPT, &(struct event_args){ .text = addr }, out);
 		/* A per-recipient reply must not leak into the next recipient or EOM. */
 		for (size_t i = 0; i < module_count(s); i++)
@@ -579,6 +602,16 @@ collect_edits(struct mxp_session *s, struct mxp_final *fin)
 	}
 }
 
+/* all_skipped - no module checks this message (a trusted or authenticated client) */
+static bool
+all_skipped(const struct mxp_session *s)
+{
+	for (size_t i = 0; i < module_count(s); i++)
+		if (s->skipped[i] == NULL)
+			return false;
+	return module_count(s) > 0;
+}
+
 /* format_summary - the one line per message of DESIGN.md */
 static void
 format_summary(struct mxp_session *s, struct mxp_final *fin)
@@ -594,16 +627,19 @@ format_summary(struct mxp_session *s, struct mxp_final *fin)
 	off = (size_t)snprintf(fin->summary, sizeof(fin->summary),
 			       "client=%s[%s] hop=%s from=<%s> rcpts=%u size=%zu", s->client_name,
 			       s->client_addr, s->hop, s->mail_from, s->rcpts->len, s->msg.size);
-	if (s->skip_modules)
+	if (all_skipped(s))
 		off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
-					" checks=skipped:%s",
-					s->trusted_net ? "trusted_network" : "authenticated");
-	for (size_t i = 0; i < module_count(s) && !s->skip_modules; i++) {
+					" checks=skipped:%s", s->skipped[0]);
+	for (size_t i = 0; i < module_count(s) && !all_skipped(s); i++) {
 		const struct mxp_result *r = &s->results[i];
 
 		if (off >= sizeof(fin->summary))
 			break;
-		if (r->token[0] != '\0')
+		if (s->skipped[i] != NULL)
+			off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
+						" %s=skipped:%s", s->pol->modules[i].mod->name,
+						s->skipped[i]);
+		else if (r->token[0] != '\0')
 			off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
 						" %s", r->token);
 		else

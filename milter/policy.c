@@ -39,14 +39,25 @@ static _Thread_local struct parse_ctx *parse_ctx;
 
 static const char *const tier_words[] = { "primary", "backup", NULL };
 static const char *const on_error_words[] = { "tempfail", "reject", "accept", NULL };
-/* Every module section has on_error; the core, not the module, declares it. */
-static const struct mxp_option on_error_option = {
-	.name = "on_error",
-	.type = MXP_OPT_CHOICE,
-	.def = "tempfail",
-	.choices = on_error_words,
-	.help = "action when the module fails",
+/* Every module section has these; the core, not the module, declares them. */
+static const struct mxp_option core_module_options[] = {
+	{ .name = "on_error", .type = MXP_OPT_CHOICE, .def = "tempfail",
+	  .choices = on_error_words, .help = "action when the module fails" },
+	{ .name = "check_trusted", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "also check clients in trusted_networks" },
+	{ .name = "check_authenticated", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "also check SMTP AUTH clients" },
+	{ .name = NULL },
 };
+
+const struct mxp_option *
+mxp_policy_core_option(const char *name)
+{
+	for (const struct mxp_option *o = core_module_options; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
 
 /* record_error - keep the first error, as FILE:LINE: message */
 static void
@@ -237,9 +248,9 @@ validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
 
 	if (mod == NULL)
 		return -1;
-	if (strcmp(opt->name, "on_error") == 0)
-		return check_choice(cfg, "on_error", last_string(opt), on_error_words);
-	decl = mxp_config_find_option(mod, opt->name);
+	decl = mxp_policy_core_option(opt->name);
+	if (decl == NULL)
+		decl = mxp_config_find_option(mod, opt->name);
 	if (decl == NULL)
 		return fail_at(cfg->line, "no such option '%s' in module %s", opt->name, title);
 	if (decl->type == MXP_OPT_LIST || decl->type == MXP_OPT_INT || decl->type == MXP_OPT_BOOL)
@@ -336,9 +347,11 @@ build_module_opts(char *err, size_t errlen)
 {
 	GArray *opts = g_array_new(TRUE, TRUE, sizeof(cfg_opt_t));
 	GHashTable *owner = g_hash_table_new(g_str_hash, g_str_equal);
-	cfg_opt_t o = union_option(&on_error_option);
+	for (const struct mxp_option *c = core_module_options; c->name != NULL; c++) {
+		cfg_opt_t o = union_option(c);
 
-	g_array_append_val(opts, o);
+		g_array_append_val(opts, o);
+	}
 	for (size_t i = 0; i < mxp_modreg_count(); i++) {
 		const struct mxp_module *mod = mxp_modreg_at(i)->mod;
 
@@ -363,7 +376,8 @@ build_module_opts(char *err, size_t errlen)
 				continue;
 			}
 			g_hash_table_insert(owner, (gpointer)d->name, (gpointer)mod);
-			o = union_option(d);
+			cfg_opt_t o = union_option(d);
+
 			g_array_append_val(opts, o);
 		}
 	}
@@ -484,11 +498,12 @@ fill_one(struct mxp_config *mc, cfg_t *sec, const struct mxp_option *decl, bool 
 		mxp_config_put(mc, decl->name, v);
 }
 
-/* fill_config - the core's on_error, then the module's own options */
+/* fill_config - the core's options, then the module's own */
 static void
 fill_config(struct mxp_config *mc, cfg_t *sec, bool with_defaults)
 {
-	fill_one(mc, sec, &on_error_option, with_defaults);
+	for (const struct mxp_option *c = core_module_options; c->name != NULL; c++)
+		fill_one(mc, sec, c, with_defaults);
 	for (const struct mxp_option *d = mc->mod->options; d != NULL && d->name != NULL; d++)
 		fill_one(mc, sec, d, with_defaults);
 }
@@ -557,6 +572,8 @@ build_modules(struct mxp_policy *pol, cfg_t *cfg)
 		pm->on_error = strcmp(word, "accept") == 0   ? MXP_CONTINUE
 			       : strcmp(word, "reject") == 0 ? MXP_REJECT
 							     : MXP_TEMPFAIL;
+		pm->check_trusted = mxp_cfg_bool(pm->cfg, "check_trusted");
+		pm->check_authenticated = mxp_cfg_bool(pm->cfg, "check_authenticated");
 		pol->nmodules++;
 	}
 	return 0;
@@ -576,10 +593,11 @@ find_module(struct mxp_policy *pol, const char *name)
 static int
 check_per_domain(const struct mxp_module *mod, cfg_t *sec, const char *domain, int line)
 {
-	if (cfg_size(sec, "on_error") > 0)
-		return fail_at(line,
-			       "domain \"%s\": on_error of module %s cannot be set per domain",
-			       domain, mod->name);
+	for (const struct mxp_option *c = core_module_options; c->name != NULL; c++)
+		if (cfg_size(sec, c->name) > 0)
+			return fail_at(line,
+				       "domain \"%s\": %s of module %s cannot be set per domain",
+				       domain, c->name, mod->name);
 	for (const struct mxp_option *d = mod->options; d != NULL && d->name != NULL; d++)
 		if (cfg_size(sec, d->name) > 0 && !(d->flags & MXP_OPTF_PER_DOMAIN))
 			return fail_at(line,

@@ -28,6 +28,8 @@ struct mxp_policy_module {
 	struct mxp_config *cfg;	   /* base section, with domain overrides */
 	void *instance;		   /* what mod->init returned */
 	enum mxp_verdict on_error; /* what a module failure turns into */
+	bool check_trusted;	   /* runs for trusted_networks clients too */
+	bool check_authenticated;  /* runs for SMTP AUTH clients too */
 };
 
 struct mxp_limits {
@@ -72,6 +74,9 @@ struct mxp_policy *mxp_policy_acquire(void);
 
 /* mxp_policy_peer_by_addr - another MX host owning addr, or NULL */
 const struct mxp_mx_host *mxp_policy_peer_by_addr(const struct mxp_policy *pol, const char *addr);
+
+/* mxp_policy_core_option - an option every module section has (on_error, ...), or NULL */
+const struct mxp_option *mxp_policy_core_option(const char *name);
 /* mxp_policy_module_names - "rcpt,av" into buf */
 void mxp_policy_module_names(const struct mxp_policy *pol, char *buf, size_t len);
 /* mxp_policy_module_details - " av=..." from each module's describe() */

@@ -248,6 +248,44 @@ START_TEST(test_trusted_and_authenticated_skip_checks)
 }
 END_TEST
 
+/* check_trusted / check_authenticated: the policy may have a module check them anyway */
+START_TEST(test_policy_can_check_trusted_and_authenticated)
+{
+	struct mxp_policy *pol = fixture_policy(
+		POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\"}\n"
+			    "module testmod { reject_subject = \"x\" check_trusted = true }\n");
+	struct test_txn t = TXN(.client_ip = "10.1.2.3", .headers = { { "Subject", "x" } });
+	struct test_txn a = TXN(.client_ip = "192.0.2.9", .auth = "alice",
+				.headers = { { "Subject", "x" } });
+	struct test_txn b = TXN(.client_ip = "10.1.2.3", .auth = "bob",
+				.headers = { { "Subject", "x" } });
+
+	run_txn(pol, &t);
+	ck_assert_int_eq(t.verdict, MXP_REJECT);
+	ck_assert_msg(strstr(t.summary, "hop=trusted") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.summary, "skipped") == NULL, "%s", t.summary);
+	/* Trusted is not authenticated: an AUTH client stays skipped. */
+	run_txn(pol, &a);
+	ck_assert_int_eq(a.verdict, MXP_CONTINUE);
+	ck_assert_msg(strstr(a.summary, "checks=skipped:authenticated") != NULL, "%s", a.summary);
+	mxp_policy_unref(pol);
+
+	pol = fixture_policy(POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\"}\n"
+					 "module testmod { reject_subject = \"x\" "
+					 "check_authenticated = true }\n");
+	a = (struct test_txn)TXN(.client_ip = "192.0.2.9", .auth = "alice",
+				 .headers = { { "Subject", "x" } });
+	run_txn(pol, &a);
+	ck_assert_int_eq(a.verdict, MXP_REJECT);
+	/* Both conditions must allow it: trusted and authenticated stays skipped. */
+	run_txn(pol, &b);
+	ck_assert_int_eq(b.verdict, MXP_CONTINUE);
+	ck_assert_msg(strstr(b.summary, "checks=skipped:trusted_network") != NULL, "%s",
+		      b.summary);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
 START_TEST(test_relay_hop_is_classified)
 {
 	struct mxp_policy *pol = fixture_policy(POLICY_HEAD "module testmod { }\n");
@@ -312,6 +350,7 @@ suite_pipeline(void)
 	tcase_add_test(tc, test_domain_override_applies_per_recipient_domain);
 	tcase_add_test(tc, test_zero_turns_bounds_off);
 	tcase_add_test(tc, test_trusted_and_authenticated_skip_checks);
+	tcase_add_test(tc, test_policy_can_check_trusted_and_authenticated);
 	tcase_add_test(tc, test_relay_hop_is_classified);
 	tcase_add_test(tc, test_session_pins_its_snapshot);
 	suite_add_tcase(s, tc);

@@ -127,6 +127,13 @@ START_TEST(test_other_errors)
 		     "module rcpt { recipients_file = \"/etc/hostname\" }\n"
 		     "domain \"example.com\" {\n  module rcpt { on_error = accept }\n}\n",
 		     9, "on_error of module rcpt cannot be set per domain");
+	expect_error(POLICY_HEAD
+		     "module rcpt { recipients_file = \"/etc/hostname\" }\n"
+		     "domain \"example.com\" {\n  module rcpt { check_trusted = true }\n}\n",
+		     9, "check_trusted of module rcpt cannot be set per domain");
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"/etc/hostname\"\n"
+				 "check_authenticated = maybe }\n",
+		     7, "invalid boolean value for option 'check_authenticated'");
 }
 END_TEST
 

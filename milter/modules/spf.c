@@ -39,7 +39,7 @@ static const struct mxp_option spf_options[] = {
 	{ .name = "query_timeout", .type = MXP_OPT_INT, .def = "3",
 	  .help = "seconds one DNS query may take" },
 	{ .name = "eval_timeout", .type = MXP_OPT_INT, .def = "20",
-	  .help = "seconds one SPF evaluation may take in all" },
+	  .help = "seconds the checks of one MAIL FROM (both identities) may take in all" },
 	{ .name = "explanation", .type = MXP_OPT_STRING,
 	  .def = "%{d} does not allow %{i} to send mail for %{s}",
 	  .help = "explanation for fail without an exp= of the domain's own: SPF macros, "
@@ -158,10 +158,40 @@ map_result(SPF_result_t r)
 	}
 }
 
+/*
+ * query_identity - what SPF_request_query_mailfrom does, minus its
+ * "localhost is always allowed": libspf2 passes every loopback client
+ * (127/8, ::1) without a lookup, and a loopback path that the policy
+ * does not trust must be checked like any other.
+ */
+static void
+query_identity(SPF_server_t *server, SPF_request_t *req, SPF_response_t **resp_r)
+{
+	SPF_record_t *record = NULL;
+	SPF_response_t *resp = SPF_response_new(req);
+	SPF_errcode_t err;
+
+	*resp_r = resp;
+	if (resp == NULL)
+		return;
+	req->cur_dom = req->use_helo ? req->helo_dom : req->env_from_dp;
+	err = SPF_server_get_record(server, req, resp, &record);
+	if (err != SPF_E_SUCCESS) {
+		if (record != NULL)
+			SPF_record_free(record);
+		SPF_i_done(resp, resp->result, resp->reason, resp->err);
+		return;
+	}
+	resp->spf_record_exp = record; /* where exp= is looked up */
+	SPF_record_interpret(record, req, resp, 0);
+	SPF_record_free(record);
+	resp->spf_record_exp = NULL;
+}
+
 /* evaluate - check_host() for one identity; sender NULL checks the HELO identity */
 static void
 evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const char *helo,
-	 const char *sender, struct spf_check *out)
+	 const char *sender, long long deadline_ms, struct spf_check *out)
 {
 	SPF_server_t *server = NULL;
 	SPF_request_t *req = NULL;
@@ -176,6 +206,9 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 		out->result = R_TEMPERROR;
 		return;
 	}
+	/* The receiving host of %{r} and of the header comments is us, by the MX map. */
+	if (conn->own_host != NULL && conn->own_host[0] != '\0')
+		SPF_server_set_rec_dom(server, conn->own_host);
 	SPF_server_set_explanation(server, inst->explanation, &resp_exp);
 	req = SPF_request_new(server);
 	if (conn->client_family == AF_INET6)
@@ -189,8 +222,8 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 	SPF_request_set_helo_dom(req, helo);
 	if (sender != NULL && SPF_request_set_env_from(req, sender) != 0)
 		goto out; /* unusable sender: permerror */
-	spf_eval_begin(&ev, inst->eval_budget_ms);
-	SPF_request_query_mailfrom(req, &resp);
+	spf_eval_begin(&ev, deadline_ms);
+	query_identity(server, req, &resp);
 	spf_eval_end();
 	if (resp == NULL) {
 		out->result = R_TEMPERROR;
@@ -270,6 +303,8 @@ spf_mail(struct mxp_event *ev, const char *from)
 	const struct spf_instance *inst = ev->instance;
 	struct spf_message *m = ev->msg_state;
 	const char *helo = ev->conn->helo != NULL ? ev->conn->helo : "";
+	/* One bound for both identities: the MTA waits for MAIL as a whole. */
+	long long deadline_ms = spf_clock_ms() + inst->eval_budget_ms;
 
 	m->helo_name = clean_copy(helo, SPF_MAX_HELO);
 	if (strlen(from) > SPF_MAX_SENDER) {
@@ -279,10 +314,10 @@ spf_mail(struct mxp_event *ev, const char *from)
 		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
 					    : g_strdup_printf("postmaster@%s", m->helo_name);
 		evaluate(inst, ev->conn, m->helo_name, from[0] != '\0' ? m->sender : NULL,
-			 &m->mailfrom);
+			 deadline_ms, &m->mailfrom);
 	}
 	if (is_domain_like(m->helo_name))
-		evaluate(inst, ev->conn, m->helo_name, NULL, &m->helo);
+		evaluate(inst, ev->conn, m->helo_name, NULL, deadline_ms, &m->helo);
 	else
 		m->helo.result = R_NONE;
 	m->checked = true;
@@ -345,17 +380,47 @@ spf_rcpt(struct mxp_event *ev, const char *rcpt)
 	return MXP_CONTINUE;
 }
 
-/* authserv_id - the first word of an Authentication-Results value */
+/* skip_cfws - past folding white space and (nested, quoted-pair) comments */
+static const char *
+skip_cfws(const char *p)
+{
+	unsigned depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' && depth > 0 && p[1] != '\0')
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && !g_ascii_isspace(*p))
+			break;
+	}
+	return p;
+}
+
+/*
+ * authserv_id - the authserv-id of an Authentication-Results value
+ * (RFC 8601 2.2): a token or quoted-string after optional CFWS, since a
+ * forger may hide our name behind a leading comment or quotes.
+ */
 static char *
 authserv_id(const char *value)
 {
-	const char *p = value;
-	size_t n;
+	const char *p = skip_cfws(value);
+	GString *id = g_string_new(NULL);
 
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	n = strcspn(p, " \t\r\n;(");
-	return g_ascii_strdown(p, (gssize)(n > 255 ? 255 : n));
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"' && id->len < 255; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			g_string_append_c(id, g_ascii_tolower(*p));
+		}
+	} else {
+		for (; *p != '\0' && strchr(" \t\r\n;(", *p) == NULL && id->len < 255; p++)
+			g_string_append_c(id, g_ascii_tolower(*p));
+	}
+	return g_string_free(id, FALSE);
 }
 
 /* ours - is this authserv-id one of our MX hosts (RFC 8601 section 5) */

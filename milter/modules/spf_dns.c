@@ -47,9 +47,8 @@ struct query {
 
 static _Thread_local struct spf_eval *current_eval;
 
-/* now_ms - monotonic milliseconds */
-static long long
-now_ms(void)
+long long
+spf_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -58,10 +57,10 @@ now_ms(void)
 }
 
 void
-spf_eval_begin(struct spf_eval *ev, unsigned budget_ms)
+spf_eval_begin(struct spf_eval *ev, long long deadline_ms)
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->deadline_ms = now_ms() + budget_ms;
+	ev->deadline_ms = deadline_ms;
 	current_eval = ev;
 }
 
@@ -89,7 +88,7 @@ static struct ub_result *
 resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms, bool *timed_out)
 {
 	struct query *q = g_new0(struct query, 1);
-	long long until = now_ms() + timeout_ms;
+	long long until = spf_clock_ms() + timeout_ms;
 	struct ub_result *result = NULL;
 	int id;
 
@@ -101,7 +100,7 @@ resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms,
 	}
 	for (;;) {
 		struct pollfd pfd = {.fd = ub_fd(r->ctx), .events = POLLIN};
-		long long left = until - now_ms();
+		long long left = until - spf_clock_ms();
 		bool finished;
 
 		pthread_mutex_lock(&r->lock);
@@ -255,7 +254,7 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 
 	(void)should_cache; /* libunbound caches by TTL itself */
 	if (ev != NULL) {
-		long long left = ev->deadline_ms - now_ms();
+		long long left = ev->deadline_ms - spf_clock_ms();
 
 		ev->queries++;
 		if (left <= 0) {

@@ -32,8 +32,10 @@ struct spf_eval {
 	bool server_failed;      /* SERVFAIL or a resolver error */
 };
 
-/* spf_eval_begin - start counting for this thread; budget_ms bounds the whole evaluation */
-void spf_eval_begin(struct spf_eval *ev, unsigned budget_ms);
+/* spf_clock_ms - CLOCK_MONOTONIC in milliseconds */
+long long spf_clock_ms(void);
+/* spf_eval_begin - start counting for this thread; nothing may run past deadline_ms */
+void spf_eval_begin(struct spf_eval *ev, long long deadline_ms);
 /* spf_eval_end - stop counting */
 void spf_eval_end(void);
 

@@ -121,6 +121,8 @@ Authentication-Results: other.example; spf=pass smtp.mailfrom=e@pass.example.net
 Authentication-Results: MX2.Example.COM 1; dkim=pass header.d=pass.example.net
 Authentication-Results:
 	mx1.example.com; dmarc=pass header.from=pass.example.net
+Authentication-Results: (relayed (twice)) mx2.example.com; spf=pass smtp.mailfrom=forged@x
+Authentication-Results: "mx1.example.com"; spf=pass smtp.mailfrom=forged@y
 From: %FROM_ADDRESS%
 To: %TO_ADDRESS%
 Date: %DATE%
@@ -143,8 +145,8 @@ n=$(grep -c -e 'forged@' -e 'dkim=pass' -e 'dmarc=pass' "$f")
     || itest_fail "want 2 Authentication-Results (ours, other.example)" "$f" 40
 assert_grep 'spf: removed Authentication-Results claiming to be mx1\.example\.com' "$MXP_LOG"
 assert_grep 'spf: removed Authentication-Results claiming to be mx2\.example\.com' "$MXP_LOG"
-[ "$(grep -c 'spf: removed Authentication-Results claiming to be' "$MXP_LOG")" -eq 3 ] \
-    || itest_fail "want 3 removals logged" "$MXP_LOG"
+[ "$(grep -c 'spf: removed Authentication-Results claiming to be' "$MXP_LOG")" -eq 5 ] \
+    || itest_fail "want 5 removals logged" "$MXP_LOG"
 
 # 6. received_spf = true
 mxp_spf_policy itest.2 'received_spf = true'
@@ -158,7 +160,7 @@ ar_check "$f" pass g@pass.example.net client.itest.example
 rs=$(header_lines "$f" Received-SPF)
 [ "$(printf '%s\n' "$rs" | grep -c .)" -eq 1 ] || itest_fail "want one Received-SPF" "$f" 40
 case $rs in
-    "Received-SPF: pass ("*") client-ip=$ip; envelope-from=\"g@pass.example.net\"; helo=client.itest.example;") ;;
+    "Received-SPF: pass (mx1.example.com: "*") client-ip=$ip; envelope-from=\"g@pass.example.net\"; helo=client.itest.example;") ;;
     *) itest_fail "unexpected '$rs'" "$f" 40 ;;
 esac
 itest_log "ok: $rs"
@@ -184,6 +186,13 @@ esac
 case $sum in
     *spf=*) itest_fail "trusted: spf token in '$sum'" ;;
 esac
+
+# 7b. ... unless the policy says otherwise: check_trusted = true
+MXP_TRUSTED_NETWORKS="\"127.0.0.9/32\", \"$ip/32\"" mxp_spf_policy itest.3b 'check_trusted = true'
+mxp_reload_policy itest.3b
+send --from h2@fail.example.net --header "Subject: spf trusted, checked"
+assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: $ip is not one of fail.example.net's designated mail servers"
+wait_for_grep "reject: RCPT from unknown\[$ipre\]: 550 5\.7\.23 .*from=<h2@fail\.example\.net> to=<recipient@example\.net> hop=trusted" "$MXP_LOG" 10
 
 # 8. fail with the domain's own explanation (exp=, macros expanded), back
 # on a policy without the trusted client
