@@ -94,6 +94,9 @@ main(void)
 #ifdef WITH_AV_TESTS
 	srunner_add_suite(sr, suite_av());
 #endif
+#ifdef WITH_SPF_TESTS
+	srunner_add_suite(sr, suite_spf_syntax());
+#endif
 	/* No fork: the module registry is loaded once per process. */
 	srunner_set_fork_status(sr, CK_NOFORK);
 	srunner_run_all(sr, CK_NORMAL);

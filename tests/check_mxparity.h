@@ -18,6 +18,9 @@ Suite *suite_pipeline(void);
 #ifdef WITH_AV_TESTS
 Suite *suite_av(void);
 #endif
+#ifdef WITH_SPF_TESTS
+Suite *suite_spf_syntax(void);
+#endif
 
 /* fixture_dir - a fresh private directory for this test's files */
 const char *fixture_dir(void);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <glib.h>
 #include <mxparity/module.h>
@@ -188,6 +190,23 @@ query_identity(SPF_server_t *server, SPF_request_t *req, SPF_response_t **resp_r
 	resp->spf_record_exp = NULL;
 }
 
+/* set_client - the client address; an IPv4-mapped IPv6 one is checked as IPv4 (RFC 7208 5) */
+static SPF_errcode_t
+set_client(SPF_request_t *req, const struct mxp_conn *conn)
+{
+	struct in6_addr a6;
+
+	if (conn->client_family != AF_INET6)
+		return SPF_request_set_ipv4_str(req, conn->client_addr);
+	if (inet_pton(AF_INET6, conn->client_addr, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6)) {
+		struct in_addr a4;
+
+		memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+		return SPF_request_set_ipv4(req, a4);
+	}
+	return SPF_request_set_ipv6_str(req, conn->client_addr);
+}
+
 /* evaluate - check_host() for one identity; sender NULL checks the HELO identity */
 static void
 evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const char *helo,
@@ -198,6 +217,8 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 	SPF_response_t *resp = NULL, *resp_exp = NULL;
 	struct spf_eval ev;
 	SPF_errcode_t rc;
+	bool exp_lookup;
+	unsigned voids, failures;
 
 	out->result = R_PERMERROR;
 	/* A server per evaluation: libspf2's server holds per-query state we must not share. */
@@ -211,10 +232,7 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 		SPF_server_set_rec_dom(server, conn->own_host);
 	SPF_server_set_explanation(server, inst->explanation, &resp_exp);
 	req = SPF_request_new(server);
-	if (conn->client_family == AF_INET6)
-		rc = SPF_request_set_ipv6_str(req, conn->client_addr);
-	else
-		rc = SPF_request_set_ipv4_str(req, conn->client_addr);
+	rc = set_client(req, conn);
 	if (rc != SPF_E_SUCCESS) {
 		out->result = R_NONE; /* no IP address to check (local socket) */
 		goto out;
@@ -230,11 +248,19 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 		goto out;
 	}
 	out->result = map_result(SPF_response_result(resp));
+	/*
+	 * For a fail, the last query is the exp= lookup, and RFC 7208 6.2
+	 * says its failure or emptiness leaves the fail (with our default
+	 * explanation): it counts neither as a void nor as a DNS failure.
+	 */
+	exp_lookup = out->result == R_FAIL && ev.last_type == ns_t_txt;
+	voids = ev.void_lookups - (exp_lookup && ev.last_void ? 1 : 0);
+	failures = ev.failures - (exp_lookup && ev.last_failed ? 1 : 0);
 	/* RFC 7208 4.6.4: more than two void lookups is a permerror. */
-	if (ev.void_lookups > 2)
+	if (voids > 2)
 		out->result = R_PERMERROR;
 	/* A DNS failure or timeout is a temperror, whatever libspf2 made of it; never a pass. */
-	if (ev.timed_out || ev.server_failed)
+	if (failures > 0)
 		out->result = R_TEMPERROR;
 	if (out->result == R_FAIL && SPF_response_get_explanation(resp) != NULL)
 		out->explanation = g_strdup(SPF_response_get_explanation(resp));

@@ -26,6 +26,8 @@
 #include <unbound.h>
 
 #include "spf_dns.h"
+#include "spf_rewrite.h"
+#include "spf_syntax.h"
 
 /* A TXT record longer than this is hostile, not an SPF policy. */
 #define SPF_MAX_RECORD 4096
@@ -85,7 +87,7 @@ on_answer(void *data, int err, struct ub_result *result)
 
 /* resolve - one query, bounded by timeout_ms; NULL result means timeout or error */
 static struct ub_result *
-resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms, bool *timed_out)
+resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms)
 {
 	struct query *q = g_new0(struct query, 1);
 	long long until = spf_clock_ms() + timeout_ms;
@@ -93,7 +95,6 @@ resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms,
 	int id;
 
 	q->r = r;
-	*timed_out = false;
 	if (ub_resolve_async(r->ctx, name, type, 1 /* IN */, q, on_answer, &id) != 0) {
 		g_free(q);
 		return NULL;
@@ -111,7 +112,6 @@ resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms,
 		if (left <= 0) {
 			/* Cancelled before its answer was delivered: no callback will come. */
 			if (ub_cancel(r->ctx, id) == 0) {
-				*timed_out = true;
 				g_free(q);
 				return NULL;
 			}
@@ -181,17 +181,38 @@ txt_record(const unsigned char *p, size_t len)
 		g_string_append_len(s, (const char *)p + i, (gssize)l);
 		i += l;
 	}
-	if (strncasecmp(s->str, "v=spf1", 6) == 0) {
-		/* Too long to be a policy: make it a syntax error, so the result is permerror. */
+	if (spf_record_is_spf1(s->str, s->len)) {
+		char *rewritten;
+
+		/*
+		 * Too long to be a policy, or not one by the RFC 7208 grammar
+		 * (which libspf2 checks loosely): hand libspf2 a record it
+		 * cannot compile, so the result is permerror.
+		 */
 		if (s->len > SPF_MAX_RECORD)
 			g_string_assign(s, "v=spf1 mxparity:record-too-long");
+		else if (!spf_record_syntax_ok_len(s->str, s->len, NULL, 0))
+			g_string_assign(s, "v=spf1 mxparity:syntax-error");
+		else {
+			/* Valid, but in a spelling libspf2 may refuse: say it its way. */
+			rewritten = spf_record_rewrite(s->str);
+			g_string_free(s, TRUE);
+			return rewritten;
+		}
 		return g_string_free(s, FALSE);
 	}
 	/*
-	 * Anything else is an exp= text, a macro-string in which a space is
-	 * literal (RFC 7208 6.2); libspf2's macro parser reads it as a
-	 * separator, so hand it the %_ spelling.
+	 * Anything else can only matter as an exp= text, which must be ASCII
+	 * (RFC 7208 6.2: otherwise no explanation): such a string is dropped.
+	 * The rest is a macro-string in which a space is literal; libspf2's
+	 * macro parser reads it as a separator, so hand it the %_ spelling.
 	 */
+	for (gsize i = 0; i < s->len; i++) {
+		if ((unsigned char)s->str[i] < 0x20 || (unsigned char)s->str[i] > 0x7e) {
+			g_string_free(s, TRUE);
+			return NULL;
+		}
+	}
 	return g_string_free(spaces_as_macro(s), FALSE);
 }
 
@@ -228,6 +249,8 @@ put_rr(SPF_dns_rr_t *rr, int idx, ns_type type, const unsigned char *data, size_
 	case ns_t_txt:
 	case ns_t_spf:
 		txt = txt_record(data, len);
+		if (txt == NULL)
+			return false;
 		if (SPF_dns_rr_buf_realloc(rr, idx, strlen(txt) + 1) != SPF_E_SUCCESS) {
 			g_free(txt);
 			return false;
@@ -240,6 +263,43 @@ put_rr(SPF_dns_rr_t *rr, int idx, ns_type type, const unsigned char *data, size_
 	}
 }
 
+/*
+ * txt_answer_usable - a TXT answer libspf2 should see: one with an SPF
+ * record, or exactly one other string (an explanation); several
+ * explanations mean none (RFC 7208 6.2), and an SPF lookup ignores them.
+ */
+static bool
+txt_answer_usable(const SPF_dns_rr_t *rr)
+{
+	for (int i = 0; i < rr->num_rr; i++)
+		if (spf_record_is_spf1(rr->rr[i]->txt, strlen(rr->rr[i]->txt)))
+			return true;
+	return rr->num_rr == 1;
+}
+
+/* dns_name_ok - non-empty, at most 253 octets, labels of 1..63 octets, one final dot allowed */
+static bool
+dns_name_ok(const char *name)
+{
+	size_t len = strlen(name), label = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] != '.') {
+			if (++label > 63)
+				return false;
+		} else if (label == 0) {
+			return false;
+		} else {
+			label = 0;
+		}
+	}
+	return label > 0;
+}
+
 /* lookup - libspf2's entry point: every answer becomes an SPF_dns_rr_t */
 static SPF_dns_rr_t *
 lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cache)
@@ -249,7 +309,6 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	unsigned timeout = r->query_timeout_ms;
 	struct ub_result *res;
 	SPF_dns_rr_t *rr;
-	bool timed_out = false;
 	int n = 0;
 
 	(void)should_cache; /* libunbound caches by TTL itself */
@@ -257,20 +316,24 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 		long long left = ev->deadline_ms - spf_clock_ms();
 
 		ev->queries++;
+		ev->last_type = type;
+		ev->last_failed = ev->last_void = false;
 		if (left <= 0) {
-			ev->timed_out = true;
+			ev->last_failed = true;
+			ev->failures++;
 			return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
 		}
 		if ((long long)timeout > left)
 			timeout = (unsigned)left;
 	}
-	if (strlen(domain) > 253)
+	/* A name DNS cannot carry does not exist (RFC 7208 4.3): no query, no temperror. */
+	if (!dns_name_ok(domain))
 		return SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
-	res = resolve(r, domain, type, timeout, &timed_out);
+	res = resolve(r, domain, type, timeout);
 	if (res == NULL || (res->rcode != 0 && res->rcode != 3 /* NXDOMAIN */)) {
 		if (ev != NULL) {
-			ev->timed_out |= timed_out;
-			ev->server_failed |= !timed_out;
+			ev->last_failed = true;
+			ev->failures++;
 		}
 		if (res != NULL)
 			ub_resolve_free(res);
@@ -279,8 +342,10 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	if (res->nxdomain || !res->havedata) {
 		SPF_dns_stat_t why = res->nxdomain ? HOST_NOT_FOUND : NO_DATA;
 
-		if (ev != NULL)
+		if (ev != NULL) {
 			ev->void_lookups++;
+			ev->last_void = true;
+		}
 		ub_resolve_free(res);
 		return SPF_dns_rr_new_init(layer, domain, type, 0, why);
 	}
@@ -291,6 +356,10 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	if (rr != NULL)
 		rr->num_rr = n;
 	ub_resolve_free(res);
+	if (rr != NULL && (type == ns_t_txt || type == ns_t_spf) && !txt_answer_usable(rr)) {
+		SPF_dns_rr_free(rr);
+		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+	}
 	return rr;
 }
 

@@ -28,8 +28,10 @@ struct spf_eval {
 	long long deadline_ms;   /* CLOCK_MONOTONIC milliseconds */
 	unsigned void_lookups;   /* NXDOMAIN or empty answers */
 	unsigned queries;
-	bool timed_out;          /* a query or the deadline ran out */
-	bool server_failed;      /* SERVFAIL or a resolver error */
+	unsigned failures;       /* queries that timed out, failed or missed the deadline */
+	/* The last query: for a fail, the exp= lookup (RFC 7208 6.2 lets it fail). */
+	ns_type last_type;
+	bool last_failed, last_void;
 };
 
 /* spf_clock_ms - CLOCK_MONOTONIC in milliseconds */
