@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "check_mxparity.h"
+#include "spf_rewrite.h"
 #include "spf_syntax.h"
 
 /* A record and the suite test (or the rule) it stands for. */
@@ -479,6 +480,36 @@ START_TEST(test_big_record)
 }
 END_TEST
 
+/* The respelling for libspf2: same meaning, a spelling its compiler takes. */
+START_TEST(test_rewrite_keeps_the_meaning)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "v=spf1 ip4:1.2.3.4 -all", "v=spf1 ip4:1.2.3.4 -all" },
+		/* unknown modifiers are ignored by the RFC, refused by libspf2 */
+		{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all", "v=spf1 ip4:1.2.3.4 -all" },
+		/* modifiers act after the mechanisms wherever they stand */
+		{ "v=spf1 redirect=t5.example.com ~all", "v=spf1 ~all redirect=t5.example.com" },
+		{ "v=spf1 exp=e.example.com  REDIRECT=r.example.com a ", "v=spf1 a exp=e.example.com REDIRECT=r.example.com" },
+		/* /0 is the union of the two /1 halves, qualifier kept */
+		{ "v=spf1 -ip4:1.2.3.4/0 +all", "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1 +all" },
+		{ "v=spf1 ip6:::1/0", "v=spf1 ip6:::/1 ip6:8000::/1" },
+		{ "v=spf1 ip4:1.2.3.0/10 a:x.example/0", "v=spf1 ip4:1.2.3.0/10 a:x.example/0" },
+		/* a mechanism with "=" in its domain-spec stays a mechanism */
+		{ "v=spf1 exists:%{l}=x.example.com -all", "v=spf1 exists:%{l}=x.example.com -all" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *got = spf_record_rewrite(cases[i].in);
+
+		ck_assert_msg(spf_record_syntax_ok(cases[i].in, NULL, 0), "%s", cases[i].in);
+		ck_assert_str_eq(got, cases[i].out);
+		g_free(got);
+	}
+}
+END_TEST
+
 Suite *
 suite_spf_syntax(void)
 {
@@ -495,6 +526,7 @@ suite_spf_syntax(void)
 	tcase_add_test(tc, test_why_buffer);
 	tcase_add_test(tc, test_reads_only_len_bytes);
 	tcase_add_test(tc, test_big_record);
+	tcase_add_test(tc, test_rewrite_keeps_the_meaning);
 	suite_add_tcase(s, tc);
 	return s;
 }
