@@ -22,6 +22,9 @@ static const char *const counter_names[MXP_CNT_MAX] = {
 	[MXP_CNT_RCPT_REJECTED] = "rcpt_rejected",
 	[MXP_CNT_MODULE_ERRORS] = "module_errors",
 	[MXP_CNT_TRUSTED] = "trusted",
+	[MXP_CNT_RELAY_VERIFIED] = "relay_verified",
+	[MXP_CNT_UNFILTERED_RELAY] = "unfiltered_relay",
+	[MXP_CNT_DRIFT] = "drift",
 };
 
 void

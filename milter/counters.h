@@ -20,6 +20,9 @@ enum mxp_counter {
 	MXP_CNT_RCPT_REJECTED,
 	MXP_CNT_MODULE_ERRORS,
 	MXP_CNT_TRUSTED,
+	MXP_CNT_RELAY_VERIFIED,	  /* relayed by a peer whose stamp verified */
+	MXP_CNT_UNFILTERED_RELAY, /* relayed by a peer without a valid stamp */
+	MXP_CNT_DRIFT,		  /* relayed by a peer running another policy */
 	MXP_CNT_MAX
 };
 

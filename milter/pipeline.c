@@ -17,6 +17,7 @@
 #include "host.h"
 #include "log.h"
 #include "modcfg.h"
+#include "parity.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "verdict.h"
@@ -44,6 +45,8 @@ struct mxp_session {
 	void **msg_state; /* per module */
 	bool *done;	  /* module said ACCEPT */
 	struct mxp_result *results;
+	struct mxp_parity *parity; /* the stamps of this message */
+	struct mxp_result core;	   /* the core's own header edits (stamps) */
 	GHashTable *header_counts; /* lower-case name -> count */
 	size_t nheaders;
 	unsigned rcpt_rejected;
@@ -316,6 +319,9 @@ msg_end(struct mxp_session *s, bool aborted)
 	g_free(s->done);
 	g_free(s->skipped);
 	s->skipped = NULL;
+	mxp_parity_free(s->parity);
+	s->parity = NULL;
+	mxp_result_release(&s->core);
 	s->results = NULL;
 	s->msg_state = NULL;
 	s->done = NULL;
@@ -402,6 +408,8 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 	s->results = g_new0(struct mxp_result, n);
 	s->msg_state = g_new0(void *, n);
 	s->done = g_new0(bool, n);
+	s->parity = mxp_parity_new(s->pol, s->client_addr);
+	mxp_result_init(&s->core);
 	s->skipped = g_new0(const char *, n);
 	for (size_t i = 0; i < module_count(s); i++)
 		s->skipped[i] = skip_reason(s, i);
@@ -532,8 +540,11 @@ mxp_session_header(struct mxp_session *s, const char *name, const char *value,
 		lower = g_ascii_strdown(name, -1);
 		index = GPOINTER_TO_UINT(g_hash_table_lookup(s->header_counts, lower)) + 1;
 		g_hash_table_replace(s->header_counts, lower, GUINT_TO_POINTER(index));
-		dispatch(s, EV_HEADER,
-			 &(struct event_args){ .text = name, .value = value, .index = index }, out);
+		/* Stamps are the core's business: removed here, never shown to modules. */
+		if (!mxp_parity_header(s->parity, name, value, index, &s->core))
+			dispatch(s, EV_HEADER,
+				 &(struct event_args){ .text = name, .value = value, .index = index },
+				 out);
 	}
 	decide_message(s, "header", out);
 }
@@ -558,8 +569,10 @@ mxp_session_body(struct mxp_session *s, const unsigned char *chunk, size_t len,
 	if (s->pol->limits.max_message_size > 0 &&
 	    (long long)s->msg.size > s->pol->limits.max_message_size)
 		outcome_set(out, MXP_REJECT, "552", "5.3.4", "Message size exceeds fixed limit");
-	else
+	else {
+		mxp_parity_body(s->parity, chunk, len);
 		dispatch(s, EV_BODY, &(struct event_args){ .chunk = chunk, .len = len }, out);
+	}
 	decide_message(s, "body", out);
 }
 /* compare_removals - by name, then highest index first so indexes stay valid */
@@ -592,6 +605,11 @@ collect_edits(struct mxp_session *s, struct mxp_final *fin)
 		}
 		if (s->results[i].quarantine != NULL && fin->quarantine == NULL)
 			fin->quarantine = s->results[i].quarantine;
+	}
+	for (guint j = 0; j < s->core.edits->len; j++) {
+		const struct mxp_header_edit *e = &g_array_index(s->core.edits, struct mxp_header_edit, j);
+
+		g_ptr_array_add(e->value != NULL ? fin->additions : fin->removals, (void *)e);
 	}
 	g_ptr_array_sort(fin->removals, compare_removals);
 	for (guint j = 1; j < fin->removals->len;) {
@@ -647,11 +665,47 @@ format_summary(struct mxp_session *s, struct mxp_final *fin)
 						" %s=%s", s->pol->modules[i].mod->name,
 						s->done[i] ? "accept" : "none");
 	}
+	if (mxp_parity_outcome(s->parity) != NULL && off < sizeof(fin->summary))
+		off += (size_t)snprintf(fin->summary + off, sizeof(fin->summary) - off,
+					" parity=%s", mxp_parity_outcome(s->parity));
 	action = fin->outcome.verdict == MXP_CONTINUE ? "accept"
 						      : mxp_verdict_name(fin->outcome.verdict);
 	if (off < sizeof(fin->summary))
 		snprintf(fin->summary + off, sizeof(fin->summary) - off,
 			 " action=%s policy=%.8s ms=%.1f", action, s->pol->digest, ms);
+}
+
+/* module_result - the value of module NAME's summary token ("pass" of "spf=pass"), or NULL */
+static const char *
+module_result(const struct mxp_session *s, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < module_count(s); i++) {
+		const char *t = s->results[i].token;
+
+		if (strcmp(s->pol->modules[i].mod->name, name) == 0 && strncmp(t, name, n) == 0 &&
+		    t[n] == '=')
+			return t + n + 1;
+	}
+	return NULL;
+}
+
+/* add_stamp - this host's X-MXParity for the next tier, from what the modules found */
+static void
+add_stamp(struct mxp_session *s)
+{
+	struct mxp_parity_findings f = {
+		.own_host = s->conn.own_host,
+		.own_tier = s->conn.own_tier,
+		.client_addr = s->client_addr,
+		.helo = s->helo,
+		.mail_from = s->mail_from,
+		.spf = module_result(s, "spf"),
+		.av = module_result(s, "av"),
+	};
+
+	mxp_parity_stamp(s->parity, &f, &s->core);
 }
 
 const struct mxp_final *
@@ -663,6 +717,8 @@ mxp_session_eom(struct mxp_session *s)
 	if (!s->in_msg)
 		return &s->fin;
 	if (!s->msg_decided) {
+		/* Modules decide a relayed message knowing what its stamp proved. */
+		s->msg.relay = mxp_parity_check(s->parity);
 		dispatch(s, EV_EOM, &(struct event_args){ 0 }, out);
 		/* Sticky verdicts from earlier events (TAG, QUARANTINE) count now. */
 		for (size_t i = 0; i < module_count(s); i++) {
@@ -674,6 +730,8 @@ mxp_session_eom(struct mxp_session *s)
 				*out = tmp;
 			}
 		}
+		if (out->verdict < MXP_TEMPFAIL && !all_skipped(s))
+			add_stamp(s);
 		collect_edits(s, &s->fin);
 		mxp_counter_add(MXP_CNT_MESSAGES, 1);
 		mxp_counter_action(out->verdict);

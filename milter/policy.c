@@ -21,6 +21,7 @@
 #include "log.h"
 #include "modcfg.h"
 #include "modreg.h"
+#include "parity_key.h"
 #include "policy.h"
 #include "policy_source.h"
 
@@ -33,6 +34,8 @@ struct parse_ctx {
 	bool failed;
 	int mx_line;		  /* last line of the mx section */
 	GHashTable *domain_lines; /* domain title -> line of its closing brace */
+	unsigned char *parity_key; /* read while parsing, where the line is known */
+	size_t parity_key_len;
 };
 
 static _Thread_local struct parse_ctx *parse_ctx;
@@ -236,6 +239,35 @@ resolve_path(const char *name)
 	return g_build_filename(parse_ctx->policy_dir, name, NULL);
 }
 
+/* validate_parity_key - the key file must exist, be long enough and private */
+static int
+validate_parity_key(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *name = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+	char *path = resolve_path(name);
+	char why[300];
+	int rc = 0;
+
+	mxp_parity_key_free(parse_ctx->parity_key, parse_ctx->parity_key_len);
+	parse_ctx->parity_key = NULL;
+	if (mxp_parity_key_load(path, &parse_ctx->parity_key, &parse_ctx->parity_key_len, why,
+				sizeof(why)) < 0)
+		rc = fail_at(cfg->line, "parity key_file = \"%s\": %s", name, why);
+	g_free(path);
+	return rc;
+}
+
+/* validate_parity - a parity section must name its key */
+static int
+validate_parity(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, 0);
+
+	if (cfg_size(sec, "key_file") == 0)
+		return fail_at(cfg->line, "parity: key_file is required");
+	return 0;
+}
+
 /* validate_module_option - ownership and type of one module option */
 static int
 validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
@@ -406,6 +438,10 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_INT("max_recipients", 1000, CFGF_NONE),
 		CFG_END(),
 	};
+	cfg_opt_t parity_opts[] = {
+		CFG_STR("key_file", NULL, CFGF_NODEFAULT),
+		CFG_END(),
+	};
 	cfg_opt_t domain_opts[] = {
 		CFG_SEC("module", module_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END(),
@@ -416,6 +452,7 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_STR_LIST("trusted_networks", "{}", CFGF_NONE),
 		CFG_INT("counters_interval", 10, CFGF_NONE),
 		CFG_SEC("limits", limits_opts, CFGF_NONE),
+		CFG_SEC("parity", parity_opts, CFGF_NODEFAULT),
 		CFG_SEC("module", module_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END(),
@@ -434,6 +471,8 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 	cfg_set_validate_func(cfg, "limits|max_header_length", validate_size);
 	cfg_set_validate_func(cfg, "limits|max_headers", validate_nonneg);
 	cfg_set_validate_func(cfg, "limits|max_recipients", validate_nonneg);
+	cfg_set_validate_func(cfg, "parity", validate_parity);
+	cfg_set_validate_func(cfg, "parity|key_file", validate_parity_key);
 	cfg_set_validate_func(cfg, "module", validate_module_section);
 	cfg_set_validate_func(cfg, "domain", validate_domain);
 	cfg_set_validate_func(cfg, "domain|module", validate_module_section);
@@ -665,6 +704,12 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 		       &why);
 	pol->limits.max_headers = cfg_getint(limits, "max_headers");
 	pol->limits.max_recipients = cfg_getint(limits, "max_recipients");
+	if (cfg_size(cfg, "parity") > 0) {
+		pol->parity_key_file = g_strdup(cfg_getstr(cfg_getsec(cfg, "parity"), "key_file"));
+		pol->parity_key = parse_ctx->parity_key;
+		pol->parity_key_len = parse_ctx->parity_key_len;
+		parse_ctx->parity_key = NULL;
+	}
 	if (build_modules(pol, cfg) < 0)
 		return -1;
 	return build_domains(pol, cfg);
@@ -706,6 +751,8 @@ policy_free(struct mxp_policy *pol)
 	g_free(pol->hosts);
 	g_free(pol->host_names);
 	g_free(pol->trusted);
+	mxp_parity_key_free(pol->parity_key, pol->parity_key_len);
+	g_free(pol->parity_key_file);
 	g_free(pol->version);
 	g_free(pol->canonical);
 	g_free(pol->path);
@@ -758,6 +805,7 @@ out:
 		cfg_free(cfg);
 	g_free(module_opts);
 	g_free(ctx.policy_dir);
+	mxp_parity_key_free(ctx.parity_key, ctx.parity_key_len);
 	if (ctx.domain_lines != NULL)
 		g_hash_table_destroy(ctx.domain_lines);
 	mxp_policy_source_free(&src);

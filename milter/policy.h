@@ -53,6 +53,9 @@ struct mxp_policy {
 	size_t ntrusted;
 	struct mxp_limits limits;
 	long long counters_interval; /* minutes; 0 disables */
+	char *parity_key_file;	     /* as written; NULL without a parity section */
+	unsigned char *parity_key;   /* its contents: the stamp key every tier shares */
+	size_t parity_key_len;
 	struct mxp_policy_module *modules;
 	size_t nmodules;
 };

@@ -158,6 +158,12 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 			       "max_headers=%lld max_recipients=%lld\n",
 			       pol->limits.max_message_size, pol->limits.max_header_length,
 			       pol->limits.max_headers, pol->limits.max_recipients);
+	/* The key's name, not the key: the digest is logged and carried in stamps. */
+	if (pol->parity_key_file != NULL) {
+		g_string_append(out, "parity key_file ");
+		append_quoted(out, pol->parity_key_file);
+		g_string_append_c(out, '\n');
+	}
 	for (size_t i = 0; i < pol->nhosts; i++)
 		g_ptr_array_add(hosts, &pol->hosts[i]);
 	g_ptr_array_sort(hosts, compare_hosts);

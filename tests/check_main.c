@@ -91,6 +91,8 @@ main(void)
 	srunner_add_suite(sr, suite_modules());
 	srunner_add_suite(sr, suite_rcpt());
 	srunner_add_suite(sr, suite_pipeline());
+	srunner_add_suite(sr, suite_received());
+	srunner_add_suite(sr, suite_parity());
 #ifdef WITH_AV_TESTS
 	srunner_add_suite(sr, suite_av());
 #endif

@@ -34,7 +34,7 @@ START_TEST(test_abi_mismatch_is_refused)
 	e = mxp_modreg_find("badabi");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
-	ck_assert_msg(strstr(e->error, "module ABI 3, this mxparity needs ABI 2") != NULL, "%s",
+	ck_assert_msg(strstr(e->error, "module ABI 4, this mxparity needs ABI 3") != NULL, "%s",
 		      e->error);
 	/* A policy that asks for it says why, at the line of the section. */
 	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");

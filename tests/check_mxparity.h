@@ -15,6 +15,8 @@ Suite *suite_digest(void);
 Suite *suite_modules(void);
 Suite *suite_rcpt(void);
 Suite *suite_pipeline(void);
+Suite *suite_received(void);
+Suite *suite_parity(void);
 #ifdef WITH_AV_TESTS
 Suite *suite_av(void);
 #endif

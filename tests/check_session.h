@@ -20,7 +20,7 @@ struct test_txn {
 	char rcode[4], xcode[16], text[400];
 	char summary[1536];
 	unsigned removals, additions;
-	char added[4][256]; /* "Name: value" of the first additions */
+	char added[4][512]; /* "Name: value" of the first additions */
 };
 
 /* run_txn - one message through a new session of pol; unset parts get defaults */

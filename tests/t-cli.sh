@@ -90,6 +90,24 @@ if [ -f "$top_builddir/milter/modules/.libs/av.so" ]; then
     has "names the module and why" 'module av: no signatures in .*/nodb' "$out"
 fi
 
+# The bundled policy, as ./bootstrap run uses it: every module it names, its
+# data files, a parity key of its own, the test signatures.
+if [ -f "$top_builddir/milter/modules/.libs/av.so" ] && [ -f "$top_builddir/milter/modules/.libs/spf.so" ]; then
+    mkdir -p "$work/bundled" && cp "$top_srcdir/etc/mxparity/policy.conf" "$top_srcdir/etc/mxparity/recipients" "$work/bundled/"
+    sed -i "s|database = \"/var/lib/clamav\"|database = \"$work/db\"|" "$work/bundled/policy.conf"
+    out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
+    expect "bundled policy without its parity key" 2 $rc
+    has "says how to make the key" 'policy.conf:[0-9]+: parity key_file = "parity.key": No such file or directory \(make one on one host: head -c 32 /dev/urandom' "$out"
+    (umask 022 && head -c 32 /dev/urandom >"$work/bundled/parity.key")
+    out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
+    expect "bundled policy with a key others can read" 2 $rc
+    has "names the mode" 'readable or writable by others \(mode 0644\): chmod o-rwx' "$out"
+    chmod 0640 "$work/bundled/parity.key"
+    out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
+    expect "bundled policy loads" 0 $rc
+    has "with every module" '^this host: mx1.example.com tier=primary modules=rcpt,av,spf$' "$out"
+fi
+
 # A third-party module: install, then build testmod.c with the installed
 # header found through the installed mxparity.pc, and load it.
 if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&1; then

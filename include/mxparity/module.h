@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 /* Bump on any incompatible change to the structs in this file. */
-#define MXP_MODULE_ABI 2
+#define MXP_MODULE_ABI 3
 #define MXP_MODULE_SYMBOL "mxp_module_entry"
 
 /*
@@ -85,6 +85,24 @@ struct mxp_conn {
 	const char *const *mx_hosts; /* every host name in the MX map, NULL-terminated */
 };
 
+/*
+ * What the core found out about a message relayed by another host of the
+ * MX map (hop "relay:PEER"), ready at end of message.
+ */
+struct mxp_relay {
+	/* The peer's X-MXParity stamp verified with the shared key and carries
+	 * our policy digest: the peer filtered the message as we would. */
+	bool verified;
+	const char *spf;	 /* the stamp's spf= result, when verified */
+	const char *av;		 /* the stamp's av= result, when verified */
+	const char *stamp_host;	 /* the stamp's host=, when verified */
+	/* The original client: from the verified stamp, otherwise from the
+	 * Received header the peer added; NULL when neither says. */
+	const char *client_addr;
+	int client_family; /* AF_INET or AF_INET6 with client_addr */
+	const char *helo;  /* its HELO name, or NULL */
+};
+
 /* What the core knows about the message so far. */
 struct mxp_msg {
 	const char *queue_id;  /* "NOQUEUE" until the MTA names it */
@@ -92,6 +110,8 @@ struct mxp_msg {
 	size_t nrcpt;	       /* accepted recipients so far */
 	const char *const *rcpts;
 	size_t size; /* header plus body bytes seen so far */
+	/* On a relay hop, from the end of message on; NULL otherwise. */
+	const struct mxp_relay *relay;
 };
 
 /*

@@ -61,6 +61,8 @@ static const struct mxp_option av_options[] = {
 	  .help = "directory for spooled messages and libclamav's temporary files" },
 	{ .name = "max_concurrent_scans", .type = MXP_OPT_INT, .def = "4",
 	  .help = "scans running at once; others wait (0: no bound)" },
+	{ .name = "relay_rescan", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "scan mail that a peer relays with a verified stamp again" },
 	{ .name = NULL },
 };
 
@@ -418,6 +420,34 @@ act_on_infected(struct mxp_event *ev, const char *virname)
 	return MXP_TAG;
 }
 
+/*
+ * trust_peer_scan - a peer of the MX map relays a message whose stamp
+ * verified with our policy: it was scanned with the same signatures and
+ * settings, so unless relay_rescan says otherwise its result stands.
+ */
+static bool
+trust_peer_scan(struct mxp_event *ev)
+{
+	const struct av_instance *inst = ev->instance;
+	const struct mxp_relay *relay = ev->msg->relay;
+	char scanned[300], status[200];
+
+	if (relay == NULL || !relay->verified || inst->host->cfg_bool(inst->cfg, "relay_rescan"))
+		return false;
+	ev->host->set_token(ev->result, "av=%s:stamp", relay->av);
+	snprintf(scanned, sizeof(scanned), "mxparity av on %s (verified stamp, not scanned on %s)",
+		 relay->stamp_host, ev->conn->own_host);
+	ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
+	if (strcmp(relay->av, "clean") == 0)
+		snprintf(status, sizeof(status), "Clean");
+	else if (strncmp(relay->av, "infected:", 9) == 0)
+		snprintf(status, sizeof(status), "Infected (%s)", relay->av + 9);
+	else
+		snprintf(status, sizeof(status), "Unscanned (limits)");
+	ev->host->add_header(ev->result, "X-Virus-Status", status);
+	return true;
+}
+
 static enum mxp_verdict
 av_eom(struct mxp_event *ev)
 {
@@ -427,6 +457,8 @@ av_eom(struct mxp_event *ev)
 	const char *virname = NULL;
 	cl_error_t rc;
 
+	if (trust_peer_scan(ev))
+		return MXP_CONTINUE;
 	if (m->spool_failed) {
 		ev->host->log(LOG_ERR, "av: %s", m->spool_error);
 		ev->host->set_token(ev->result, "av=error:spool");

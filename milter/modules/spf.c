@@ -82,6 +82,8 @@ struct spf_check {
 
 struct spf_message {
 	bool checked;
+	bool deferred;       /* a relay hop: decided at end of message, for the original client */
+	char client_addr[64]; /* the client checked */
 	struct spf_check helo, mailfrom;
 	char *helo_name;     /* as checked, bounded */
 	char *sender;        /* as checked; postmaster@HELO for the null sender */
@@ -323,15 +325,38 @@ spf_msg_end(struct mxp_event *ev, bool aborted)
 	g_free(m);
 }
 
+static void check_identities(const struct spf_instance *inst, const struct mxp_conn *conn,
+			     const char *helo, const char *from, struct spf_message *m);
+
 static enum mxp_verdict
 spf_mail(struct mxp_event *ev, const char *from)
 {
 	const struct spf_instance *inst = ev->instance;
 	struct spf_message *m = ev->msg_state;
 	const char *helo = ev->conn->helo != NULL ? ev->conn->helo : "";
+
+	/*
+	 * A peer of the MX map relays mail it received from someone else:
+	 * checking the peer would say nothing.  The original client is known
+	 * at end of message, from the peer's stamp or Received header.
+	 */
+	if (strncmp(ev->conn->hop, "relay:", 6) == 0) {
+		m->deferred = true;
+		return MXP_CONTINUE;
+	}
+	check_identities(inst, ev->conn, helo, from, m);
+	return MXP_CONTINUE;
+}
+
+/* check_identities - both identities of one message for the client in conn */
+static void
+check_identities(const struct spf_instance *inst, const struct mxp_conn *conn, const char *helo,
+		 const char *from, struct spf_message *m)
+{
 	/* One bound for both identities: the MTA waits for MAIL as a whole. */
 	long long deadline_ms = spf_clock_ms() + inst->eval_budget_ms;
 
+	g_strlcpy(m->client_addr, conn->client_addr, sizeof(m->client_addr));
 	m->helo_name = clean_copy(helo, SPF_MAX_HELO);
 	if (strlen(from) > SPF_MAX_SENDER) {
 		m->sender = clean_copy(from, SPF_MAX_SENDER);
@@ -339,15 +364,14 @@ spf_mail(struct mxp_event *ev, const char *from)
 	} else {
 		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
 					    : g_strdup_printf("postmaster@%s", m->helo_name);
-		evaluate(inst, ev->conn, m->helo_name, from[0] != '\0' ? m->sender : NULL,
-			 deadline_ms, &m->mailfrom);
+		evaluate(inst, conn, m->helo_name, from[0] != '\0' ? m->sender : NULL, deadline_ms,
+			 &m->mailfrom);
 	}
 	if (is_domain_like(m->helo_name))
-		evaluate(inst, ev->conn, m->helo_name, NULL, deadline_ms, &m->helo);
+		evaluate(inst, conn, m->helo_name, NULL, deadline_ms, &m->helo);
 	else
 		m->helo.result = R_NONE;
 	m->checked = true;
-	return MXP_CONTINUE;
 }
 
 /* action_for - the configured action for an identity's result in cfg */
@@ -369,9 +393,23 @@ action_rank(const char *a)
 								       : 0;
 }
 
-/* Decisions are made per recipient, so each recipient domain's overrides count. */
+/* action_rank_for - how severe the action for rcpt's domain is */
+static int
+action_rank_for(const struct mxp_event *ev, const char *rcpt)
+{
+	const struct spf_instance *inst = ev->instance;
+	const struct spf_message *m = ev->msg_state;
+	const char *at = strrchr(rcpt, '@');
+	const struct mxp_config *cfg = ev->host->cfg_for_domain(inst->cfg, at ? at + 1 : NULL);
+	int mf = action_rank(action_for(ev->host, cfg, "", m->mailfrom.result));
+	int he = action_rank(action_for(ev->host, cfg, "helo_", m->helo.result));
+
+	return mf > he ? mf : he;
+}
+
+/* decide - the verdict (and reply) for a recipient, by its domain's actions */
 static enum mxp_verdict
-spf_rcpt(struct mxp_event *ev, const char *rcpt)
+decide(struct mxp_event *ev, const char *rcpt)
 {
 	const struct spf_instance *inst = ev->instance;
 	struct spf_message *m = ev->msg_state;
@@ -384,8 +422,6 @@ spf_rcpt(struct mxp_event *ev, const char *rcpt)
 	const char *action = helo_decides ? he : mf;
 	const char *what = helo_decides ? "HELO" : "MAIL FROM";
 
-	if (!m->checked)
-		return MXP_CONTINUE;
 	if (strcmp(action, "reject") == 0) {
 		m->rejected++;
 		if (c->result == R_FAIL)
@@ -404,6 +440,68 @@ spf_rcpt(struct mxp_event *ev, const char *rcpt)
 	}
 	m->tagged |= strcmp(action, "tag") == 0;
 	return MXP_CONTINUE;
+}
+
+/* Decisions are made per recipient, so each recipient domain's overrides count. */
+static enum mxp_verdict
+spf_rcpt(struct mxp_event *ev, const char *rcpt)
+{
+	struct spf_message *m = ev->msg_state;
+
+	if (!m->checked)
+		return MXP_CONTINUE;
+	return decide(ev, rcpt);
+}
+
+/* result_named - a result word (from a peer's stamp) as ours; anything else is none */
+static enum spf_res
+result_named(const char *word)
+{
+	for (int r = 0; word != NULL && r < R_COUNT; r++)
+		if (strcmp(word, result_names[r]) == 0)
+			return (enum spf_res)r;
+	return R_NONE;
+}
+
+/*
+ * check_relayed - a relay hop's SPF at end of message: the verified
+ * stamp's result, or a check of the original client from the peer's
+ * Received header; the strictest action among the recipients' domains
+ * decides the whole message.
+ */
+static enum mxp_verdict
+check_relayed(struct mxp_event *ev)
+{
+	const struct spf_instance *inst = ev->instance;
+	struct spf_message *m = ev->msg_state;
+	const struct mxp_relay *relay = ev->msg->relay;
+	const char *from = ev->msg->mail_from;
+	size_t strictest = 0;
+
+	if (relay != NULL && relay->verified) {
+		g_strlcpy(m->client_addr, relay->client_addr, sizeof(m->client_addr));
+		m->helo_name = clean_copy(relay->helo, SPF_MAX_HELO);
+		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
+					    : g_strdup_printf("postmaster@%s", m->helo_name);
+		m->mailfrom.result = result_named(relay->spf);
+		m->helo.result = R_NONE; /* the peer acted on it already */
+		m->checked = true;
+	} else if (relay != NULL && relay->client_addr != NULL) {
+		struct mxp_conn orig = *ev->conn;
+
+		orig.client_addr = relay->client_addr;
+		orig.client_family = relay->client_family;
+		check_identities(inst, &orig, relay->helo != NULL ? relay->helo : "", from, m);
+	} else {
+		ev->host->log(LOG_WARNING, "spf: relayed message with no known original client: "
+					   "not checked");
+		return MXP_CONTINUE;
+	}
+	for (size_t i = 1; i < ev->msg->nrcpt; i++)
+		if (action_rank_for(ev, ev->msg->rcpts[i]) >
+		    action_rank_for(ev, ev->msg->rcpts[strictest]))
+			strictest = i;
+	return ev->msg->nrcpt > 0 ? decide(ev, ev->msg->rcpts[strictest]) : MXP_CONTINUE;
 }
 
 /* skip_cfws - past folding white space and (nested, quoted-pair) comments */
@@ -482,10 +580,11 @@ spf_eom(struct mxp_event *ev)
 {
 	const struct spf_instance *inst = ev->instance;
 	struct spf_message *m = ev->msg_state;
+	enum mxp_verdict v = m->deferred ? check_relayed(ev) : MXP_CONTINUE;
 	char value[1024];
 
 	if (!m->checked)
-		return MXP_CONTINUE;
+		return v;
 	snprintf(value, sizeof(value), "%s; spf=%s smtp.mailfrom=%s smtp.helo=%s",
 		 ev->conn->own_host, result_names[m->mailfrom.result], m->sender, m->helo_name);
 	ev->host->add_header(ev->result, "Authentication-Results", value);
@@ -493,10 +592,12 @@ spf_eom(struct mxp_event *ev)
 		snprintf(value, sizeof(value), "%s (%s) client-ip=%s; envelope-from=\"%s\"; helo=%s;",
 			 result_names[m->mailfrom.result],
 			 m->mailfrom.comment ? m->mailfrom.comment : ev->conn->own_host,
-			 ev->conn->client_addr, m->sender, m->helo_name);
+			 m->client_addr, m->sender, m->helo_name);
 		ev->host->add_header(ev->result, "Received-SPF", value);
 	}
 	ev->host->set_token(ev->result, "spf=%s", result_names[m->mailfrom.result]);
+	if (v != MXP_CONTINUE)
+		return v;
 	return m->tagged ? MXP_TAG : MXP_CONTINUE;
 }
 

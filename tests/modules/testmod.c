@@ -213,9 +213,13 @@ testmod_eom(struct mxp_event *ev)
 
 	if (failing(ev, "eom"))
 		return MXP_ERROR;
-	snprintf(value, sizeof(value), "host=%s tier=%s hop=%s rcpts=%zu headers=%u body=%zu",
+	snprintf(value, sizeof(value),
+		 "host=%s tier=%s hop=%s rcpts=%zu headers=%u body=%zu relay=%s client=%s helo=%s",
 		 ev->conn->own_host, ev->conn->own_tier, ev->conn->hop, ev->msg->nrcpt, m->headers,
-		 m->body);
+		 m->body,
+		 ev->msg->relay == NULL ? "none" : ev->msg->relay->verified ? "verified" : "unverified",
+		 ev->msg->relay && ev->msg->relay->client_addr ? ev->msg->relay->client_addr : "-",
+		 ev->msg->relay && ev->msg->relay->helo ? ev->msg->relay->helo : "-");
 	ev->host->add_header(ev->result, t->host->cfg_string(t->cfg, "stamp_header"), value);
 	if (contains(m->subject, t->host->cfg_string(domain_cfg(ev), "reject_subject"))) {
 		ev->host->set_reply(ev->result, "554", "5.7.1", "test module rejects \"%s\"",

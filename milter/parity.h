@@ -1,0 +1,54 @@
+/*
+ * parity.h - one message's part in the tier protocol: X-MXParity stamps
+ * removed on arrival, the peer's verified on a relay hop, ours added.
+ */
+#ifndef MXP_PARITY_H
+#define MXP_PARITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <mxparity/module.h>
+
+#include "policy.h"
+#include "result.h"
+
+struct mxp_parity;
+
+/* mxp_parity_new - for a message from client_addr under pol (which must outlive it) */
+struct mxp_parity *mxp_parity_new(const struct mxp_policy *pol, const char *client_addr);
+void mxp_parity_free(struct mxp_parity *p);
+
+/*
+ * mxp_parity_header - see every header: an X-MXParity one is removed
+ * through core (and kept for verification on a relay hop); true when it
+ * was one, which then goes no further.  The first Received headers of a
+ * relay hop are kept to find the original client.
+ */
+bool mxp_parity_header(struct mxp_parity *p, const char *name, const char *value,
+		       unsigned index, struct mxp_result *core);
+/* mxp_parity_body - the body as received, for its hash */
+void mxp_parity_body(struct mxp_parity *p, const unsigned char *chunk, size_t len);
+
+/*
+ * mxp_parity_check - at end of message, before the modules' eom: on a
+ * relay hop, verify the peer's stamp, log and count the outcome, and say
+ * what the modules may rely on; NULL on any other hop.
+ */
+const struct mxp_relay *mxp_parity_check(struct mxp_parity *p);
+
+/* What this host found, for its own stamp. */
+struct mxp_parity_findings {
+	const char *own_host, *own_tier;
+	const char *client_addr, *helo, *mail_from; /* of this connection */
+	const char *spf, *av;			     /* the modules' results, or NULL */
+};
+
+/* mxp_parity_stamp - add this host's stamp through core (no key: nothing) */
+void mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
+		      struct mxp_result *core);
+
+/* mxp_parity_outcome - "verified", "no-stamp", ... on a relay hop after the check, else NULL */
+const char *mxp_parity_outcome(const struct mxp_parity *p);
+
+#endif

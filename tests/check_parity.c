@@ -1,0 +1,366 @@
+/*
+ * check_parity.c - X-MXParity stamps: their format and HMAC, the shared
+ * key's checks at policy load, and the tier protocol through the real
+ * pipeline: a stamp added at the edge, verified on the relay hop, and
+ * every way it can fail (tampered, other body, other policy, none, and
+ * forged by a client that is not a peer).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib.h>
+
+#include "check_mxparity.h"
+#include "check_session.h"
+#include "policy.h"
+#include "stamp.h"
+
+#define KEY "0123456789abcdef0123456789abcdef-test-key"
+
+/* A message through mx2 (edge) and then mx1 (relay) share this policy text. */
+#define TIER_POLICY                                                                                \
+	POLICY_HEAD "parity { key_file = \"parity.key\" }\nmodule testmod { }\n"
+
+static struct mxp_stamp
+sample_stamp(void)
+{
+	struct mxp_stamp st = { 0 };
+
+	mxp_stamp_set(st.host, sizeof(st.host), "mx2.example.com");
+	mxp_stamp_set(st.tier, sizeof(st.tier), "backup");
+	mxp_stamp_set(st.policy, sizeof(st.policy), "sha256:"
+						     "00112233445566778899aabbccddeeff"
+						     "00112233445566778899aabbccddeeff");
+	mxp_stamp_set(st.client, sizeof(st.client), "192.0.2.1");
+	mxp_stamp_set(st.helo, sizeof(st.helo), "client.example");
+	mxp_stamp_set(st.from, sizeof(st.from), "a@example.org");
+	mxp_stamp_set(st.spf, sizeof(st.spf), "pass");
+	mxp_stamp_set(st.av, sizeof(st.av), "clean");
+	mxp_stamp_set(st.bh, sizeof(st.bh),
+		      "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100");
+	return st;
+}
+
+START_TEST(test_stamp_round_trip_and_tampering)
+{
+	struct mxp_stamp st = sample_stamp(), back;
+	char *value = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
+	char *folded, *tampered;
+
+	ck_assert_ptr_nonnull(value);
+	ck_assert_msg(g_str_has_prefix(value, "v=1; host=mx2.example.com; tier=backup; policy=sha256:"),
+		      "%s", value);
+	ck_assert_msg(mxp_stamp_parse(value, &back), "%s", value);
+	ck_assert_str_eq(back.helo, "client.example");
+	ck_assert(mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	/* another key */
+	ck_assert(!mxp_stamp_verify(&back, (const unsigned char *)KEY "x", strlen(KEY) + 1));
+	/* folding added in transit does not matter */
+	folded = g_strjoinv(";\r\n\t", g_strsplit(value, "; ", -1));
+	ck_assert_msg(mxp_stamp_parse(folded, &back), "%s", folded);
+	ck_assert(mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	/* any changed value does */
+	tampered = g_strdup(value);
+	memcpy(strstr(tampered, "spf=pass"), "spf=fail", 8);
+	ck_assert(mxp_stamp_parse(tampered, &back));
+	ck_assert(!mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	g_free(tampered);
+	g_free(folded);
+	g_free(value);
+}
+END_TEST
+
+START_TEST(test_stamp_parse_refuses_malformed)
+{
+	struct mxp_stamp st = sample_stamp(), back;
+	char *good = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
+	char *bad[] = {
+		"",
+		"v=2; host=x",
+		g_strconcat(good, "; host=again", NULL),		/* a field twice */
+		g_strconcat(good, "; colour=blue", NULL),		/* unknown field */
+		g_strconcat("v=1; host=; ", strchr(good, ';') + 2, NULL), /* empty value */
+		g_strndup(good, strlen(good) - 10),			/* mac cut short */
+		g_strconcat(good, " trailing", NULL),
+		g_strconcat(good, "; helo=\"quoted\"", NULL),
+	};
+	GString *longhost = g_string_new("v=1; host=");
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		ck_assert_msg(!mxp_stamp_parse(bad[i], &back), "accepted: %s", bad[i]);
+	/* a value longer than its field */
+	for (int i = 0; i < 300; i++)
+		g_string_append_c(longhost, 'a');
+	ck_assert(!mxp_stamp_parse(longhost->str, &back));
+	/* without the mac: refused, it is the one field that must be there */
+	*strstr(good, "; mac=") = '\0';
+	ck_assert(!mxp_stamp_parse(good, &back));
+	g_string_free(longhost, TRUE);
+	for (size_t i = 2; i < G_N_ELEMENTS(bad); i++)
+		g_free(bad[i]);
+	g_free(good);
+}
+END_TEST
+
+START_TEST(test_stamp_set_keeps_field_characters_only)
+{
+	char f[16];
+
+	mxp_stamp_set(f, sizeof(f), "a b;c\"d\\e\r\nf");
+	ck_assert_str_eq(f, "abcdef");
+	mxp_stamp_set(f, sizeof(f), "0123456789abcdefXYZ");
+	ck_assert_str_eq(f, "0123456789abcde");
+}
+END_TEST
+
+/* write_key - the shared key with the given mode */
+static void
+write_key(const char *text, mode_t mode)
+{
+	ck_assert_int_eq(chmod(fixture_write("parity.key", text), mode), 0);
+}
+
+START_TEST(test_key_file_checked_at_load)
+{
+	const char *err;
+
+	err = fixture_policy_error(POLICY_HEAD "parity { key_file = \"nokey\" }\n");
+	ck_assert_msg(strstr(err, "policy.conf:6: parity key_file = \"nokey\": No such file") !=
+			      NULL,
+		      "%s", err);
+	write_key("short", 0600);
+	err = fixture_policy_error(POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n}\n");
+	ck_assert_msg(strstr(err, "policy.conf:7: parity key_file = \"parity.key\": 5 bytes; a key "
+				  "must have 32") != NULL,
+		      "%s", err);
+	write_key(KEY, 0644);
+	err = fixture_policy_error(POLICY_HEAD "parity { key_file = \"parity.key\" }\n");
+	ck_assert_msg(strstr(err, "readable or writable by others (mode 0644)") != NULL, "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "parity { }\n");
+	ck_assert_msg(strstr(err, "parity: key_file is required") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_digest_names_the_key_but_not_its_contents)
+{
+	struct mxp_policy *a, *b, *c;
+	char da[65];
+
+	write_key(KEY, 0600);
+	a = fixture_policy(TIER_POLICY);
+	g_strlcpy(da, a->digest, sizeof(da));
+	ck_assert_ptr_nonnull(a->parity_key);
+	ck_assert_uint_eq(a->parity_key_len, strlen(KEY));
+	write_key(KEY "-another", 0640);
+	b = fixture_policy(TIER_POLICY);
+	ck_assert_str_eq(b->digest, da);
+	c = fixture_policy(POLICY_HEAD "module testmod { }\n");
+	ck_assert_str_ne(c->digest, da);
+	mxp_policy_unref(a);
+	mxp_policy_unref(b);
+	mxp_policy_unref(c);
+}
+END_TEST
+
+/* load_as - the tier policy as host own (mx1 or mx2) */
+static struct mxp_policy *
+load_as(const char *text, const char *own)
+{
+	struct mxp_policy *pol = NULL;
+	char err[1024];
+
+	fixture_load_modules();
+	ck_assert_msg(mxp_policy_load(fixture_write("policy.conf", text), own, &pol, err,
+				      sizeof(err)) == 0,
+		      "%s", err);
+	return pol;
+}
+
+/* stamp_of - the X-MXParity value among a transaction's additions, or NULL */
+static const char *
+stamp_of(const struct test_txn *t)
+{
+	for (unsigned i = 0; i < t->additions && i < 4; i++)
+		if (g_str_has_prefix(t->added[i], "X-MXParity: "))
+			return t->added[i] + strlen("X-MXParity: ");
+	return NULL;
+}
+
+/* edge_stamp - what mx2 stamps on a message from 192.0.2.1 */
+static char *
+edge_stamp(const char *policy_text, const char *body)
+{
+	struct mxp_policy *mx2 = load_as(policy_text, "mx2.example.com");
+	struct test_txn t = { .client_ip = "192.0.2.1", .body = body };
+	struct mxp_stamp st;
+	char *value;
+
+	run_txn(mx2, &t);
+	ck_assert_int_eq(t.verdict, MXP_CONTINUE);
+	ck_assert_msg(stamp_of(&t) != NULL, "no stamp: %s", t.summary);
+	value = g_strdup(stamp_of(&t));
+	ck_assert_msg(mxp_stamp_parse(value, &st), "%s", value);
+	ck_assert_str_eq(st.host, "mx2.example.com");
+	ck_assert_str_eq(st.tier, "backup");
+	ck_assert_str_eq(st.client, "192.0.2.1");
+	ck_assert_str_eq(st.helo, "client.example");
+	ck_assert_str_eq(st.from, "sender@example.org");
+	ck_assert(mxp_stamp_verify(&st, mx2->parity_key, mx2->parity_key_len));
+	mxp_policy_unref(mx2);
+	return value;
+}
+
+/* relay - mx1 receives from mx2 (127.0.0.3) a message with the given stamp and body */
+static void
+relay(struct mxp_policy *mx1, const char *stamp, const char *body, struct test_txn *t)
+{
+	*t = (struct test_txn){ .client_ip = "127.0.0.3", .body = body };
+	t->headers[0][0] = "Received";
+	t->headers[0][1] = "from mx2.example.com (mx2.example.com [127.0.0.3])\r\n\tby "
+			   "mx1.example.com (Postfix) with ESMTP id 1A2B3C";
+	t->headers[1][0] = "Received";
+	t->headers[1][1] = "from client.example (unknown [192.0.2.1])\r\n\tby mx2.example.com "
+			   "(Postfix) with ESMTP id 4D5E6F";
+	t->headers[2][0] = "Subject";
+	t->headers[2][1] = "relayed";
+	if (stamp != NULL) {
+		t->headers[3][0] = "X-MXParity";
+		t->headers[3][1] = stamp;
+	}
+	run_txn(mx1, t);
+}
+
+START_TEST(test_relay_hop_verifies_the_peers_stamp)
+{
+	struct mxp_policy *mx1;
+	struct test_txn t;
+	char *stamp;
+
+	write_key(KEY, 0600);
+	stamp = edge_stamp(TIER_POLICY, "the body\r\n");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+	relay(mx1, stamp, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, "hop=relay:mx2.example.com") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* modules see the original client, taken from the stamp */
+	ck_assert_msg(strstr(t.added[0], "relay=verified client=192.0.2.1 helo=client.example") !=
+			      NULL,
+		      "%s", t.added[0]);
+	/* the peer's stamp removed, ours added: one stamp leaves, naming the original client */
+	ck_assert_uint_eq(t.removals, 1);
+	ck_assert_msg(stamp_of(&t) != NULL && strstr(stamp_of(&t), "host=mx1.example.com; "
+								     "tier=primary") != NULL &&
+			      strstr(stamp_of(&t), "client=192.0.2.1;") != NULL,
+		      "%s", stamp_of(&t) ? stamp_of(&t) : t.summary);
+	mxp_policy_unref(mx1);
+	g_free(stamp);
+}
+END_TEST
+
+START_TEST(test_relay_hop_refuses_bad_stamps)
+{
+	struct mxp_policy *mx1, *changed;
+	struct test_txn t;
+	char *stamp, *tampered, *drifted;
+
+	write_key(KEY, 0600);
+	stamp = edge_stamp(TIER_POLICY, "the body\r\n");
+	drifted = edge_stamp(TIER_POLICY "limits { max_headers = 999 }\n", "the body\r\n");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+
+	/* no stamp: the original client comes from mx2's Received header, below mx1's own */
+	relay(mx1, NULL, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=no-stamp ") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.added[0], "relay=unverified client=192.0.2.1 helo=client.example") !=
+			      NULL,
+		      "%s", t.added[0]);
+	/* a real stamp on another body */
+	relay(mx1, stamp, "another body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=body-mismatch ") != NULL, "%s", t.summary);
+	/* a changed field */
+	tampered = g_strdup(stamp);
+	memcpy(strstr(tampered, "client=192.0.2.1"), "client=192.0.2.9", 16);
+	relay(mx1, tampered, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=bad-mac ") != NULL, "%s", t.summary);
+	/* garbage */
+	relay(mx1, "v=1; host=mx2.example.com; mac=00", "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=bad-mac ") != NULL, "%s", t.summary);
+	/* another policy on mx2 */
+	relay(mx1, drifted, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=drift ") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.added[0], "relay=unverified client=192.0.2.1") != NULL, "%s",
+		      t.added[0]);
+	/* the same stamp, verified by a host running the drifted policy, is fine */
+	changed = load_as(TIER_POLICY "limits { max_headers = 999 }\n", "mx1.example.com");
+	relay(changed, drifted, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	mxp_policy_unref(changed);
+	mxp_policy_unref(mx1);
+	g_free(tampered);
+	g_free(drifted);
+	g_free(stamp);
+}
+END_TEST
+
+START_TEST(test_stamp_from_a_non_peer_is_removed)
+{
+	struct mxp_policy *mx1;
+	struct test_txn t = { .client_ip = "192.0.2.7" };
+	char *stamp;
+
+	write_key(KEY, 0600);
+	stamp = edge_stamp(TIER_POLICY, "body\r\n");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+	t.headers[0][0] = "X-MXParity";
+	t.headers[0][1] = stamp;
+	t.headers[1][0] = "x-mxparity";
+	t.headers[1][1] = "v=1; anything";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, "hop=edge") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.summary, "parity=") == NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.added[0], "relay=none") != NULL, "%s", t.added[0]);
+	ck_assert_uint_eq(t.removals, 2);
+	ck_assert_msg(stamp_of(&t) != NULL && strstr(stamp_of(&t), "host=mx1.example.com;") != NULL &&
+			      strstr(stamp_of(&t), "client=192.0.2.7;") != NULL,
+		      "%s", t.summary);
+	mxp_policy_unref(mx1);
+	g_free(stamp);
+}
+END_TEST
+
+START_TEST(test_no_key_no_stamp_and_relays_filtered_again)
+{
+	struct mxp_policy *pol = fixture_policy(POLICY_HEAD "module testmod { }\n");
+	struct test_txn edge = { .client_ip = "192.0.2.1" }, t;
+
+	run_txn(pol, &edge);
+	ck_assert_ptr_null(stamp_of(&edge));
+	relay(pol, NULL, "b\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=no-key ") != NULL, "%s", t.summary);
+	ck_assert_msg(strstr(t.added[0], "relay=unverified client=192.0.2.1") != NULL, "%s",
+		      t.added[0]);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
+Suite *
+suite_parity(void)
+{
+	Suite *s = suite_create("parity");
+	TCase *tc = tcase_create("stamps");
+
+	tcase_add_test(tc, test_stamp_round_trip_and_tampering);
+	tcase_add_test(tc, test_stamp_parse_refuses_malformed);
+	tcase_add_test(tc, test_stamp_set_keeps_field_characters_only);
+	tcase_add_test(tc, test_key_file_checked_at_load);
+	tcase_add_test(tc, test_digest_names_the_key_but_not_its_contents);
+	tcase_add_test(tc, test_relay_hop_verifies_the_peers_stamp);
+	tcase_add_test(tc, test_relay_hop_refuses_bad_stamps);
+	tcase_add_test(tc, test_stamp_from_a_non_peer_is_removed);
+	tcase_add_test(tc, test_no_key_no_stamp_and_relays_filtered_again);
+	suite_add_tcase(s, tc);
+	return s;
+}
