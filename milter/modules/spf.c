@@ -258,8 +258,8 @@ evaluate(const struct spf_instance *inst, const struct mxp_conn *conn, const cha
 	exp_lookup = out->result == R_FAIL && ev.last_type == ns_t_txt;
 	voids = ev.void_lookups - (exp_lookup && ev.last_void ? 1 : 0);
 	failures = ev.failures - (exp_lookup && ev.last_failed ? 1 : 0);
-	/* RFC 7208 4.6.4: more than two void lookups is a permerror. */
-	if (voids > 2)
+	/* RFC 7208 4.6.4: more than two void lookups, or ten DNS terms, is a permerror. */
+	if (voids > 2 || (ev.over_limit_at != 0 && !(exp_lookup && ev.over_limit_at == ev.queries)))
 		out->result = R_PERMERROR;
 	/* A DNS failure or timeout is a temperror, whatever libspf2 made of it; never a pass. */
 	if (failures > 0)

@@ -277,6 +277,40 @@ txt_answer_usable(const SPF_dns_rr_t *rr)
 	return rr->num_rr == 1;
 }
 
+/* same_name - DNS names compare without case and without a final dot */
+static bool
+same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	la -= la > 0 && a[la - 1] == '.';
+	lb -= lb > 0 && b[lb - 1] == '.';
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* counts_as_term - does this query stand for a DNS-querying term of the record? */
+static bool
+counts_as_term(const struct spf_eval *ev, const char *domain, ns_type type)
+{
+	if (ev->queries == 1)
+		return false; /* the record of the domain being checked */
+	if (type == ns_t_a || type == ns_t_aaaa)
+		for (unsigned i = 0; i < ev->nfollow_ups; i++)
+			if (same_name(ev->follow_ups[i], domain))
+				return false;
+	return true;
+}
+
+/* note_follow_ups - the names an MX or PTR answer gave, looked up next without a term */
+static void
+note_follow_ups(struct spf_eval *ev, const SPF_dns_rr_t *rr, ns_type type)
+{
+	ev->nfollow_ups = 0;
+	for (int i = 0; i < rr->num_rr && ev->nfollow_ups < SPF_FOLLOW_UPS; i++)
+		g_strlcpy(ev->follow_ups[ev->nfollow_ups++],
+			  type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr, 256);
+}
+
 /* dns_name_ok - non-empty, at most 253 octets, labels of 1..63 octets, one final dot allowed */
 static bool
 dns_name_ok(const char *name)
@@ -325,6 +359,11 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 		}
 		if ((long long)timeout > left)
 			timeout = (unsigned)left;
+		if (counts_as_term(ev, domain, type) && ++ev->terms > SPF_MAX_DNS_TERMS) {
+			if (ev->over_limit_at == 0)
+				ev->over_limit_at = ev->queries;
+			return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+		}
 	}
 	/* A name DNS cannot carry does not exist (RFC 7208 4.3): no query, no temperror. */
 	if (!dns_name_ok(domain))
@@ -356,6 +395,8 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	if (rr != NULL)
 		rr->num_rr = n;
 	ub_resolve_free(res);
+	if (rr != NULL && ev != NULL && (type == ns_t_mx || type == ns_t_ptr))
+		note_follow_ups(ev, rr, type);
 	if (rr != NULL && (type == ns_t_txt || type == ns_t_spf) && !txt_answer_usable(rr)) {
 		SPF_dns_rr_free(rr);
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);

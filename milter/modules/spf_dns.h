@@ -23,6 +23,9 @@ void spf_resolver_free(struct spf_resolver *r);
 /* spf_resolver_layer - the libspf2 DNS layer backed by r (owned by r) */
 SPF_dns_server_t *spf_resolver_layer(struct spf_resolver *r);
 
+#define SPF_MAX_DNS_TERMS 10
+#define SPF_FOLLOW_UPS 16
+
 /* One evaluation's bookkeeping, kept per thread while libspf2 runs. */
 struct spf_eval {
 	long long deadline_ms;   /* CLOCK_MONOTONIC milliseconds */
@@ -32,6 +35,16 @@ struct spf_eval {
 	/* The last query: for a fail, the exp= lookup (RFC 7208 6.2 lets it fail). */
 	ns_type last_type;
 	bool last_failed, last_void;
+	/*
+	 * RFC 7208 4.6.4: at most 10 terms that query DNS in the whole
+	 * evaluation, includes and redirects too (libspf2 counts per record).
+	 * A term is a query other than the first (the record itself) and the
+	 * address lookups of the names the last MX or PTR answer gave.
+	 */
+	unsigned terms;
+	unsigned over_limit_at; /* the query that made it 11, or 0 */
+	char follow_ups[SPF_FOLLOW_UPS][256];
+	unsigned nfollow_ups;
 };
 
 /* spf_clock_ms - CLOCK_MONOTONIC in milliseconds */
