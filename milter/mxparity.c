@@ -131,8 +131,8 @@ worse(int worst, int code)
  * one core.
  */
 static int
-scan_repeated(struct mxp_policy *pol, const struct mxp_scan_envelope *env, char **files,
-	      int nfiles, long repeat)
+scan_repeated(struct mxp_policy *pol, const struct mxp_scan_envelope *env, char **files, int nfiles,
+	      long repeat)
 {
 	char **texts = g_new0(char *, nfiles);
 	gsize *lens = g_new0(gsize, nfiles);
@@ -168,7 +168,8 @@ scan_repeated(struct mxp_policy *pol, const struct mxp_scan_envelope *env, char 
 	secs = (double)(g_get_monotonic_time() - t0) / 1e6;
 	printf("repeat: %ld messages (%d files x %ld) in %.3f s: %.1f msg/s, %.2f MB/s, "
 	       "%.1f us/msg\n",
-	       n, nfiles, repeat, secs, (double)n / secs, bytes / secs / 1e6, secs * 1e6 / (double)n);
+	       n, nfiles, repeat, secs, (double)n / secs, bytes / secs / 1e6,
+	       secs * 1e6 / (double)n);
 out:
 	for (int i = 0; i < nfiles; i++)
 		g_free(texts[i]);

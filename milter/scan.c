@@ -131,8 +131,8 @@ static enum mxp_verdict
 report_early(const char *path, const char *stage, const struct mxp_outcome *out, bool quiet)
 {
 	if (!quiet)
-		printf("%s: %s at %s: %s %s %s\n", path, mxp_verdict_name(out->verdict), stage, out->rcode,
-	       out->xcode, out->text);
+		printf("%s: %s at %s: %s %s %s\n", path, mxp_verdict_name(out->verdict), stage,
+		       out->rcode, out->xcode, out->text);
 	return out->verdict;
 }
 

@@ -34,7 +34,7 @@ enum mxp_verdict mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_env
  * names it in the output.  quiet prints nothing (for repeated runs).
  */
 enum mxp_verdict mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env,
-			       const char *path, const char *text, size_t len,
-			       const char *out_path, bool quiet, char *err, size_t errlen);
+			       const char *path, const char *text, size_t len, const char *out_path,
+			       bool quiet, char *err, size_t errlen);
 
 #endif

@@ -44,12 +44,12 @@
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
-#define CHUNK 65535                   /* MILTER_CHUNK_SIZE */
+#define CHUNK 65535		      /* MILTER_CHUNK_SIZE */
 #define MAX_PACKET (64 * 1024 * 1024) /* larger replies are a broken peer */
 
 /* Protocol steps we offer the milter to skip or to leave unanswered. */
-#define OFFERED_PROTOCOL                                                                         \
-	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |          \
+#define OFFERED_PROTOCOL                                                                           \
+	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOBODY |             \
 	 SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | \
 	 SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_DATA |           \
 	 SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
@@ -94,7 +94,7 @@ static struct message *corpus;
 static size_t ncorpus;
 static atomic_long next_message;
 static double *latency_ms; /* one slot per message, -1 when not done */
-static double deadline;    /* monotonic seconds */
+static double deadline;	   /* monotonic seconds */
 static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct counters totals;
 static atomic_int errors_printed;
@@ -179,7 +179,7 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
-/* parse_message - header fields up to the blank line (or the first line that is not one), then the body */
+/* parse_message - header fields up to the blank line (or a line that is not one), then the body */
 static void
 parse_message(const char *path, const char *text, size_t len, struct message *m)
 {
@@ -602,9 +602,17 @@ open_session(struct conn *c, struct counters *k, enum outcome *refused)
 {
 	static const uint32_t version = 6;
 	uint32_t words[3] = { htonl(version), htonl(OFFERED_ACTIONS), htonl(OFFERED_PROTOCOL) };
-	const char *conn_macros[] = { "j", "mta.bench.example", "{daemon_name}", "milterload",
-				      "{client_addr}", opt.client_addr, "{client_name}",
-				      opt.client_name, "_", "client [127.0.0.1]", NULL };
+	const char *conn_macros[] = { "j",
+				      "mta.bench.example",
+				      "{daemon_name}",
+				      "milterload",
+				      "{client_addr}",
+				      opt.client_addr,
+				      "{client_name}",
+				      opt.client_name,
+				      "_",
+				      "client [127.0.0.1]",
+				      NULL };
 	const char *helo_macros[] = { "{tls_version}", "", NULL };
 	char cmd;
 	size_t len;
@@ -684,8 +692,8 @@ static enum outcome
 send_message(struct conn *c, const struct message *m, long seq, struct counters *k)
 {
 	char qid[32], from[512], rcpt[512];
-	const char *mail_macros[] = { "i", qid, "{mail_addr}", opt.from, "{mail_mailer}", "smtp",
-				      NULL };
+	const char *mail_macros[] = { "i",    qid, "{mail_addr}", opt.from, "{mail_mailer}",
+				      "smtp", NULL };
 	const char *rcpt_macros[] = { "{rcpt_addr}", opt.rcpt, "{rcpt_mailer}", "smtp", NULL };
 	const char *eom_macros[] = { "i", qid, NULL };
 	const char *none[] = { NULL };

@@ -33,6 +33,7 @@
 #   BENCH_MILTER_CONNECTIONS (20)  BENCH_SCAN_REPEAT (50)
 #   BENCH_QUICK=1: one round of 200 messages at 10 KB and the mix, short
 #   milter and scan runs: checks the scripts in a minute or two.
+#   BENCH_PARTS ("postfix milter scan"): the parts to run, in that order.
 #   BENCH_INSTALL=0: do not apt-get install clamav-daemon/clamav-milter
 #   (configuration C is then left out if they are missing).
 # Work directory: $top_builddir/bench-work/bench (kept; results.txt holds
@@ -56,6 +57,7 @@ fi
 : "${BENCH_SIZES:=2048 10240 102400}" "${BENCH_MIX:=1}"
 : "${BENCH_MILTER_MESSAGES:=4000}" "${BENCH_MILTER_ROUNDS:=3}" "${BENCH_MILTER_CONNECTIONS:=20}"
 : "${BENCH_SCAN_REPEAT:=50}" "${BENCH_WARMUP:=200}" "${BENCH_INSTALL:=1}"
+: "${BENCH_PARTS:=postfix milter scan}"
 # Upper bound for one run (smtp-source plus the queue draining), seconds.
 : "${BENCH_RUN_TIMEOUT:=600}"
 
@@ -153,6 +155,8 @@ start_clamav() {
 		DatabaseDirectory $top_builddir/testdb
 		TemporaryDirectory $d/tmp
 		LogFile $d/clamd.log
+		LogFileMaxSize 0
+		LogRotate no
 		LogTime yes
 		Foreground yes
 		SelfCheck 0
@@ -178,6 +182,8 @@ start_clamav() {
 		OnFail Defer
 		AddHeader Replace
 		LogFile $d/clamav-milter.log
+		LogFileMaxSize 0
+		LogRotate no
 		LogTime yes
 		LogClean Basic
 		LogInfected Basic
@@ -379,10 +385,14 @@ start_mxparityd
 case $CONFIGS in *C*) start_clamav ;; esac
 CLAM_LOG=${ITEST_DIR}/clamav/clamav-milter.log
 
-start_postfix A ""
-start_postfix B "inet:127.0.0.1:$NULL_PORT"
-case $CONFIGS in *C*) start_postfix C "inet:127.0.0.1:$CLAM_PORT" ;; esac
-start_postfix D "$(mxp_milter)"
+case " $BENCH_PARTS " in
+*" postfix "*)
+	start_postfix A ""
+	start_postfix B "inet:127.0.0.1:$NULL_PORT"
+	case $CONFIGS in *C*) start_postfix C "inet:127.0.0.1:$CLAM_PORT" ;; esac
+	start_postfix D "$(mxp_milter)"
+	;;
+esac
 
 LOADS=""
 for s in $BENCH_SIZES; do LOADS="$LOADS $s"; done
@@ -397,123 +407,150 @@ for s in $BENCH_SIZES; do LOADS="$LOADS $s"; done
 	echo "corpus: $(wc -l <"$ITEST_DIR/corpus.txt") messages from tests/bench/make-corpus.py, $(awk '{ s += $2 } END { printf "%.1f KB", s / NR / 1024 }' "$ITEST_DIR/corpus.txt") on average; the mix uses the first $BENCH_SESSIONS ($(for f in "${MIX_FILES[@]}"; do stat -c %s "$f"; done | awk '{ s += $1 } END { printf "%.1f KB", s / NR / 1024 }') on average)"
 } >"$RESULTS"
 
-# Warm-up: Postfix's process pools, clamd's and libunbound's caches.
-say "warm-up: $BENCH_WARMUP messages through each configuration"
-for cfg in $CONFIGS; do
-	run_load "$cfg" 10240 "$BENCH_WARMUP" 0
-done
-[ "$(grep -c 'query\[TXT\]' "$ITEST_DIR/dnsmasq.log")" -ge 1 ] ||
-	itest_fail "mxparityd's SPF checks never asked dnsmasq" "$ITEST_DIR/dnsmasq.log"
-dns_before=$(grep -c 'query\[' "$ITEST_DIR/dnsmasq.log")
-
-for ((r = 1; r <= BENCH_ROUNDS; r++)); do
-	for load in $LOADS; do
-		line="round $r/$BENCH_ROUNDS $(load_name "$load"):"
-		for cfg in $CONFIGS; do
-			run_load "$cfg" "$load" "$BENCH_MESSAGES" "$r"
-			line="$line $cfg $(printf %.2f "$RUN_WALL")s"
-		done
-		say "$line"
+# part_postfix - the interleaved rounds through Postfix and their table
+part_postfix() {
+	local r load cfg line name dns_before dns_after
+	# Warm-up: Postfix's process pools, clamd's and libunbound's caches.
+	say "warm-up: $BENCH_WARMUP messages through each configuration"
+	for cfg in $CONFIGS; do
+		run_load "$cfg" 10240 "$BENCH_WARMUP" 0
 	done
-done
-dns_after=$(grep -c 'query\[' "$ITEST_DIR/dnsmasq.log")
+	[ "$(grep -c 'query\[TXT\]' "$ITEST_DIR/dnsmasq.log")" -ge 1 ] ||
+		itest_fail "mxparityd's SPF checks never asked dnsmasq" "$ITEST_DIR/dnsmasq.log"
+	dns_before=$(grep -c 'query\[' "$ITEST_DIR/dnsmasq.log")
 
-# The table: per load and configuration, the median wall time, the rate it
-# gives, and the median over the rounds of the ratio to A's wall time.
-{
-	echo
-	echo "End to end through Postfix (wall time = smtp-source start to empty queue; median of $BENCH_ROUNDS rounds)"
-	printf '%-6s %-48s %9s %9s %8s %13s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max"
-	for load in $LOADS; do
-		for cfg in $CONFIGS; do
-			case $cfg in
-			A) name="Postfix alone" ;;
-			B) name="Postfix + null libmilter milter (floor)" ;;
-			C) name="Postfix + clamav-milter + clamd" ;;
-			D) name="Postfix + mxparityd (av + spf)" ;;
-			esac
-			awk -F'\t' -v load="$load" -v cfg="$cfg" -v name="$name" '
-				function sort(a, n,   i, j, t) {
-					for (i = 2; i <= n; i++)
-						for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-				}
-				$1 > 0 && $2 == load { w[$1 "," $3] = $6; n[$1 "," $3] = $4; rounds[$1] = 1 }
-				END {
-					k = 0
-					for (r in rounds) {
-						if (!((r "," cfg) in w) || !((r ",A") in w)) continue
-						k++; ws[k] = w[r "," cfg]; rs[k] = w[r "," cfg] / w[r ",A"]; msgs = n[r "," cfg]
+	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+		for load in $LOADS; do
+			line="round $r/$BENCH_ROUNDS $(load_name "$load"):"
+			for cfg in $CONFIGS; do
+				run_load "$cfg" "$load" "$BENCH_MESSAGES" "$r"
+				line="$line $cfg $(printf %.2f "$RUN_WALL")s"
+			done
+			say "$line"
+		done
+	done
+	dns_after=$(grep -c 'query\[' "$ITEST_DIR/dnsmasq.log")
+
+	# The table: per load and configuration, the median wall time, the rate it
+	# gives, and the median over the rounds of the ratio to A's wall time.
+	{
+		echo
+		echo "End to end through Postfix (wall time = smtp-source start to empty queue; median of $BENCH_ROUNDS rounds)"
+		printf '%-6s %-48s %9s %9s %8s %13s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max"
+		for load in $LOADS; do
+			for cfg in $CONFIGS; do
+				case $cfg in
+				A) name="Postfix alone" ;;
+				B) name="Postfix + null libmilter milter (floor)" ;;
+				C) name="Postfix + clamav-milter + clamd" ;;
+				D) name="Postfix + mxparityd (av + spf)" ;;
+				esac
+				awk -F'\t' -v load="$load" -v cfg="$cfg" -v name="$name" '
+					function sort(a, n,   i, j, t) {
+						for (i = 2; i <= n; i++)
+							for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 					}
-					if (k == 0) exit
-					sort(ws, k); sort(rs, k)
-					mw = k % 2 ? ws[(k + 1) / 2] : (ws[k / 2] + ws[k / 2 + 1]) / 2
-					mr = k % 2 ? rs[(k + 1) / 2] : (rs[k / 2] + rs[k / 2 + 1]) / 2
-					lname = load == "mix" ? "mix" : sprintf("%dKB", load / 1024)
-					printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k]
-				}' "$ITEST_DIR/runs.tsv"
+					$1 > 0 && $2 == load { w[$1 "," $3] = $6; n[$1 "," $3] = $4; rounds[$1] = 1 }
+					END {
+						k = 0
+						for (r in rounds) {
+							if (!((r "," cfg) in w) || !((r ",A") in w)) continue
+							k++; ws[k] = w[r "," cfg]; rs[k] = w[r "," cfg] / w[r ",A"]; msgs = n[r "," cfg]
+						}
+						if (k == 0) exit
+						sort(ws, k); sort(rs, k)
+						mw = k % 2 ? ws[(k + 1) / 2] : (ws[k / 2] + ws[k / 2 + 1]) / 2
+						mr = k % 2 ? rs[(k + 1) / 2] : (rs[k / 2] + rs[k / 2 + 1]) / 2
+						lname = load == "mix" ? "mix" : sprintf("%dKB", load / 1024)
+						printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k]
+					}' "$ITEST_DIR/runs.tsv"
+			done
 		done
-	done
-	echo "SPF: $((dns_after - dns_before)) queries reached dnsmasq during the rounds (libunbound's cache answered the rest)"
-} >>"$RESULTS"
+		echo "SPF: $((dns_after - dns_before)) queries reached dnsmasq during the rounds (libunbound's cache answered the rest)"
+	} >>"$RESULTS"
+}
+
 
 # ---------------------------------------------------------------------------
 # The milters alone, over the milter protocol
 # ---------------------------------------------------------------------------
-declare -A MILTER_SOCK=([null]="inet:$NULL_PORT@127.0.0.1" [mxparityd]="inet:$MXP_PORT@127.0.0.1")
-MILTERS="null mxparityd"
-case $CONFIGS in *C*)
-	MILTER_SOCK[clamav-milter]="inet:$CLAM_PORT@127.0.0.1"
-	MILTERS="null clamav-milter mxparityd"
-	;;
-esac
-: >"$ITEST_DIR/milterload.txt"
-for ((r = 1; r <= BENCH_MILTER_ROUNDS; r++)); do
+# part_milter - milterload against each milter, interleaved rounds
+part_milter() {
+	local r m out mxmark clam_rate rate p50 p99 x
+	declare -A MILTER_SOCK=([null]="inet:$NULL_PORT@127.0.0.1" [mxparityd]="inet:$MXP_PORT@127.0.0.1")
+	MILTERS="null mxparityd"
+	case $CONFIGS in *C*)
+		MILTER_SOCK[clamav-milter]="inet:$CLAM_PORT@127.0.0.1"
+		MILTERS="null clamav-milter mxparityd"
+		;;
+	esac
+	: >"$ITEST_DIR/milterload.txt"
+	# Warm-up (not counted): libunbound's cache, clamd's threads.
 	for m in $MILTERS; do
-		mxmark=$(itest_mark "$MXP_LOG")
-		out=$(timeout 900 "$top_builddir/tests/bench/milterload" -p "${MILTER_SOCK[$m]}" \
-			-c "$BENCH_MILTER_CONNECTIONS" -n "$BENCH_MILTER_MESSAGES" -T 600 \
-			-f "$FROM" -H "$HELO" -a 127.0.0.1 -r "$RCPT" "$ITEST_DIR/corpus" \
-			2>>"$ITEST_DIR/milterload.err") ||
-			itest_fail "milterload against $m failed: $out" "$ITEST_DIR/milterload.err"
-		printf '%s %s %s\n' "$r" "$m" "$out" >>"$ITEST_DIR/milterload.txt"
-		case $out in
-		*" accept=$BENCH_MILTER_MESSAGES "*" errors=0 unsent=0 "*) ;;
-		*) itest_fail "milterload against $m: not every message accepted: $out" "$ITEST_DIR/milterload.err" ;;
-		esac
-		[ "$m" != mxparityd ] || _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$BENCH_MILTER_MESSAGES" ' av=clean spf=pass action=tag ' ||
-			itest_fail "mxparityd did not log $BENCH_MILTER_MESSAGES clean, SPF-passed messages" "$MXP_LOG"
-		say "milterload round $r $m: $(sed -E 's/.* (msgs_per_s=[^ ]+) .* (p50_ms=[^ ]+ p99_ms=[^ ]+).*/\1 \2/' <<<"$out")"
+		timeout 300 "$top_builddir/tests/bench/milterload" -p "${MILTER_SOCK[$m]}" \
+			-c "$BENCH_MILTER_CONNECTIONS" -n 100 -T 120 -f "$FROM" -H "$HELO" -a 127.0.0.1 \
+			-r "$RCPT" "$ITEST_DIR/corpus" >>"$ITEST_DIR/milterload.warmup" 2>&1
 	done
-done
-{
-	echo
-	echo "The milters alone: tests/bench/milterload, $BENCH_MILTER_MESSAGES messages from the corpus, $BENCH_MILTER_CONNECTIONS connections, one message per connection (median of $BENCH_MILTER_ROUNDS rounds)"
-	printf '%-16s %9s %9s %9s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x clamav"
-	clam_rate=$(awk '$2 == "clamav-milter" { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
-	for m in $MILTERS; do
-		rate=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
-		p50=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p50_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
-		p99=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p99_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
-		if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
-		printf '%-16s %9.1f %9.2f %9.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" 2>/dev/null ||
-			printf '%-16s %9s %9s %9s %12s\n' "$m" "$rate" "$p50" "$p99" "$x"
+	for ((r = 1; r <= BENCH_MILTER_ROUNDS; r++)); do
+		for m in $MILTERS; do
+			mxmark=$(itest_mark "$MXP_LOG")
+			out=$(timeout 900 "$top_builddir/tests/bench/milterload" -p "${MILTER_SOCK[$m]}" \
+				-c "$BENCH_MILTER_CONNECTIONS" -n "$BENCH_MILTER_MESSAGES" -T 600 \
+				-f "$FROM" -H "$HELO" -a 127.0.0.1 -r "$RCPT" "$ITEST_DIR/corpus" \
+				2>>"$ITEST_DIR/milterload.err") ||
+				itest_fail "milterload against $m failed: $out" "$ITEST_DIR/milterload.err"
+			printf '%s %s %s\n' "$r" "$m" "$out" >>"$ITEST_DIR/milterload.txt"
+			case $out in
+			*" accept=$BENCH_MILTER_MESSAGES "*" errors=0 unsent=0 "*) ;;
+			*) itest_fail "milterload against $m: not every message accepted: $out" "$ITEST_DIR/milterload.err" ;;
+			esac
+			[ "$m" != mxparityd ] || _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$BENCH_MILTER_MESSAGES" ' av=clean spf=pass action=tag ' ||
+				itest_fail "mxparityd did not log $BENCH_MILTER_MESSAGES clean, SPF-passed messages" "$MXP_LOG"
+			say "milterload round $r $m: $(sed -E 's/.* (msgs_per_s=[^ ]+) .* (p50_ms=[^ ]+ p99_ms=[^ ]+).*/\1 \2/' <<<"$out")"
+		done
 	done
-} >>"$RESULTS"
+	{
+		echo
+		echo "The milters alone: tests/bench/milterload, $BENCH_MILTER_MESSAGES messages from the corpus, $BENCH_MILTER_CONNECTIONS connections, one message per connection (median of $BENCH_MILTER_ROUNDS rounds)"
+		printf '%-16s %9s %9s %9s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x clamav"
+		clam_rate=$(awk '$2 == "clamav-milter" { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
+		for m in $MILTERS; do
+			rate=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
+			p50=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p50_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
+			p99=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p99_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
+			if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
+			printf '%-16s %9.1f %9.2f %9.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" 2>/dev/null ||
+				printf '%-16s %9s %9s %9s %12s\n' "$m" "$rate" "$p50" "$p99" "$x"
+		done
+	} >>"$RESULTS"
+}
+
 
 # ---------------------------------------------------------------------------
 # The upper bound: the same pipeline and engine in process
 # ---------------------------------------------------------------------------
-{
-	echo
-	echo "In process, one core: mxparity scan --repeat $BENCH_SCAN_REPEAT over the ${#CORPUS[@]} corpus messages"
-	grep -v '^#' "$MXP_POLICY" | sed -n '/^module spf/,$d; p' >"$ITEST_DIR/policy-av.conf"
-	for p in "$MXP_POLICY:av + spf" "$ITEST_DIR/policy-av.conf:av only"; do
-		out=$("$top_builddir/mxparity" scan -c "${p%%:*}" -M "$MXP_MODDIR" -n mx1.example.com \
-			--client-ip 127.0.0.1 --helo "$HELO" --from "$FROM" --rcpt "$RCPT" \
-			--repeat "$BENCH_SCAN_REPEAT" "${CORPUS[@]}" 2>>"$ITEST_DIR/scan.err" | tail -n 1)
-		printf '%-10s %s\n' "${p##*:}" "$out"
-	done
-} >>"$RESULTS"
+# part_scan - mxparity scan --repeat over the corpus
+part_scan() {
+	local p out
+	{
+		echo
+		echo "In process, one core: mxparity scan --repeat $BENCH_SCAN_REPEAT over the ${#CORPUS[@]} corpus messages"
+		grep -v '^#' "$MXP_POLICY" | sed -n '/^module spf/,$d; p' >"$ITEST_DIR/policy-av.conf"
+		for p in "$MXP_POLICY:av + spf" "$ITEST_DIR/policy-av.conf:av only"; do
+			out=$("$top_builddir/mxparity" scan -c "${p%%:*}" -M "$MXP_MODDIR" -n mx1.example.com \
+				--client-ip 127.0.0.1 --helo "$HELO" --from "$FROM" --rcpt "$RCPT" \
+				--repeat "$BENCH_SCAN_REPEAT" "${CORPUS[@]}" 2>>"$ITEST_DIR/scan.err" | tail -n 1)
+			printf '%-10s %s\n' "${p##*:}" "$out"
+		done
+	} >>"$RESULTS"
+}
+
+for part in $BENCH_PARTS; do
+	case $part in
+	postfix | milter | scan) "part_$part" ;;
+	*) itest_fail "BENCH_PARTS: unknown part '$part' (postfix, milter, scan)" ;;
+	esac
+done
 
 {
 	echo
