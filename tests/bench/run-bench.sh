@@ -34,6 +34,7 @@
 #   BENCH_QUICK=1: one round of 200 messages at 10 KB and the mix, short
 #   milter and scan runs: checks the scripts in a minute or two.
 #   BENCH_PARTS ("postfix milter scan"): the parts to run, in that order.
+#   BENCH_CONFIGS ("A B C D"): the configurations (A is the reference).
 #   BENCH_INSTALL=0: do not apt-get install clamav-daemon/clamav-milter
 #   (configuration C is then left out if they are missing).
 # Work directory: $top_builddir/bench-work/bench (kept; results.txt holds
@@ -269,12 +270,14 @@ count_in() {
 # leaves the wall time in RUN_WALL.  LOAD is a size in bytes or "mix".
 run_load() {
 	local cfg=$1 load=$2 n=$3 round=$4 port=${PF_PORT_OF[$1]} q=${PF_QUEUE_OF[$1]}
-	local log=${PF_LOG_OF[$1]} mark mxmark clmark t0 t1 t2 i rc=0 sent bad pids=() per
+	local log=${PF_LOG_OF[$1]} mark mxmark clmark t0 t1 t2 c0 c1 i rc=0 sent bad pids=() per
 	local out=$ITEST_DIR/source.$cfg.log
 	mark=$(itest_mark "$log")
 	mxmark=$(itest_mark "${MXP_LOG:-/dev/null}")
 	clmark=$(itest_mark "${CLAM_LOG:-/dev/null}")
 	: >"$out"
+	# shellcheck disable=SC2046 # a list of pids
+	c0=$(cpu_ticks $(milter_pids "$cfg"))
 	t0=$EPOCHREALTIME
 	if [ "$load" = mix ]; then
 		# One corpus file per session, so the sessions carry a mix at once.
@@ -299,6 +302,8 @@ run_load() {
 		sleep 0.02
 	done
 	t2=$EPOCHREALTIME
+	# shellcheck disable=SC2046 # a list of pids
+	c1=$(cpu_ticks $(milter_pids "$cfg"))
 	[ $rc -eq 0 ] || itest_fail "$cfg/$load: smtp-source failed (exit $rc)" "$out"
 	_queue_empty "$q" || itest_fail "$cfg/$load: the queue did not drain in ${BENCH_RUN_TIMEOUT}s" "$log"
 	# Every message must have reached the sink, and each milter must have seen each one.
@@ -313,8 +318,10 @@ run_load() {
 	D) _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$n" ' av=clean spf=pass action=tag ' ||
 		itest_fail "$cfg/$load: mxparityd logged $(count_in "$MXP_LOG" "$mxmark" ' av=clean spf=pass action=tag ') av=clean spf=pass lines, want $n" "$MXP_LOG" ;;
 	esac
-	printf '%s\t%s\t%s\t%s\t%.3f\t%.3f\n' "$round" "$load" "$cfg" "$n" \
-		"$(bc_ "$t1 - $t0")" "$(bc_ "$t2 - $t0")" >>"$ITEST_DIR/runs.tsv"
+	# round, load, config, messages, smtp-source s, wall s, milter CPU ms per message
+	printf '%s\t%s\t%s\t%s\t%.3f\t%.3f\t%.3f\n' "$round" "$load" "$cfg" "$n" \
+		"$(bc_ "$t1 - $t0")" "$(bc_ "$t2 - $t0")" \
+		"$(bc_ "($c1 - $c0) * 1000 / $(getconf CLK_TCK) / $n")" >>"$ITEST_DIR/runs.tsv"
 	RUN_WALL=$(bc_ "$t2 - $t0")
 }
 
@@ -328,6 +335,28 @@ _counted() {
 
 bc_() {
 	awk "BEGIN { printf \"%.6f\", $* }"
+}
+
+# cpu_ticks PID...: user + system CPU time of the processes (all their
+# threads), in clock ticks
+cpu_ticks() {
+	local p t=0 stat
+	for p in "$@"; do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		# Fields 14 and 15 (utime, stime) are 12 and 13 after the command name.
+		t=$((t + $(awk '{ print $12 + $13 }' <<<"$stat")))
+	done
+	echo "$t"
+}
+
+# milter_pids CONFIG-OR-MILTER: the milter processes whose CPU time counts
+milter_pids() {
+	case $1 in
+	B | null) echo "$NULL_PID" ;;
+	C | clamav-milter) echo "$CLAM_PID $CLAMD_PID" ;;
+	D | mxparityd) echo "$MXP_PID" ;;
+	esac
 }
 
 # load_name LOAD: 2048 -> 2KB, mix -> mix
@@ -365,10 +394,10 @@ done
 
 itest_init bench
 started=$SECONDS
-CONFIGS="A B C D"
-if ! install_deps; then
-	CONFIGS="A B D"
-fi
+CONFIGS=${BENCH_CONFIGS:-A B C D}
+case $CONFIGS in
+*C*) install_deps || CONFIGS=${CONFIGS/C/} ;;
+esac
 RESULTS=$ITEST_DIR/results.txt
 : >"$ITEST_DIR/runs.tsv"
 
@@ -411,6 +440,7 @@ for s in $BENCH_SIZES; do LOADS="$LOADS $s"; done
 part_postfix() {
 	local r load cfg line name dns_before dns_after
 	# Warm-up: Postfix's process pools, clamd's and libunbound's caches.
+	echo "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine shows here)" >>"$RESULTS"
 	say "warm-up: $BENCH_WARMUP messages through each configuration"
 	for cfg in $CONFIGS; do
 		run_load "$cfg" 10240 "$BENCH_WARMUP" 0
@@ -430,13 +460,15 @@ part_postfix() {
 		done
 	done
 	dns_after=$(grep -c 'query\[' "$ITEST_DIR/dnsmasq.log")
+	echo "load average after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
 
 	# The table: per load and configuration, the median wall time, the rate it
 	# gives, and the median over the rounds of the ratio to A's wall time.
 	{
 		echo
 		echo "End to end through Postfix (wall time = smtp-source start to empty queue; median of $BENCH_ROUNDS rounds)"
-		printf '%-6s %-48s %9s %9s %8s %13s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max"
+		printf '%-6s %-48s %9s %9s %8s %13s %10s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max" "milter CPU"
+		printf '%-6s %-48s %9s %9s %8s %13s %10s\n' "" "" "" "" "" "" "ms/msg"
 		for load in $LOADS; do
 			for cfg in $CONFIGS; do
 				case $cfg in
@@ -450,19 +482,20 @@ part_postfix() {
 						for (i = 2; i <= n; i++)
 							for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
 					}
-					$1 > 0 && $2 == load { w[$1 "," $3] = $6; n[$1 "," $3] = $4; rounds[$1] = 1 }
+					$1 > 0 && $2 == load { w[$1 "," $3] = $6; n[$1 "," $3] = $4; c[$1 "," $3] = $7; rounds[$1] = 1 }
 					END {
 						k = 0
 						for (r in rounds) {
 							if (!((r "," cfg) in w) || !((r ",A") in w)) continue
-							k++; ws[k] = w[r "," cfg]; rs[k] = w[r "," cfg] / w[r ",A"]; msgs = n[r "," cfg]
+							k++; ws[k] = w[r "," cfg]; rs[k] = w[r "," cfg] / w[r ",A"]; cs[k] = c[r "," cfg]; msgs = n[r "," cfg]
 						}
 						if (k == 0) exit
-						sort(ws, k); sort(rs, k)
+						sort(ws, k); sort(rs, k); sort(cs, k)
 						mw = k % 2 ? ws[(k + 1) / 2] : (ws[k / 2] + ws[k / 2 + 1]) / 2
 						mr = k % 2 ? rs[(k + 1) / 2] : (rs[k / 2] + rs[k / 2 + 1]) / 2
 						lname = load == "mix" ? "mix" : sprintf("%dKB", load / 1024)
-						printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k]
+						mc = k % 2 ? cs[(k + 1) / 2] : (cs[k / 2] + cs[k / 2 + 1]) / 2
+						printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f %10s\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k], cfg == "A" ? "-" : sprintf("%.2f", mc)
 					}' "$ITEST_DIR/runs.tsv"
 			done
 		done
@@ -476,7 +509,7 @@ part_postfix() {
 # ---------------------------------------------------------------------------
 # part_milter - milterload against each milter, interleaved rounds
 part_milter() {
-	local r m out mxmark clam_rate rate p50 p99 x
+	local r m out mxmark clam_rate rate p50 p99 x c0 c1 cpu
 	declare -A MILTER_SOCK=([null]="inet:$NULL_PORT@127.0.0.1" [mxparityd]="inet:$MXP_PORT@127.0.0.1")
 	MILTERS="null mxparityd"
 	case $CONFIGS in *C*)
@@ -494,12 +527,17 @@ part_milter() {
 	for ((r = 1; r <= BENCH_MILTER_ROUNDS; r++)); do
 		for m in $MILTERS; do
 			mxmark=$(itest_mark "$MXP_LOG")
+			# shellcheck disable=SC2046 # a list of pids
+			c0=$(cpu_ticks $(milter_pids "$m"))
 			out=$(timeout 900 "$top_builddir/tests/bench/milterload" -p "${MILTER_SOCK[$m]}" \
 				-c "$BENCH_MILTER_CONNECTIONS" -n "$BENCH_MILTER_MESSAGES" -T 600 \
 				-f "$FROM" -H "$HELO" -a 127.0.0.1 -r "$RCPT" "$ITEST_DIR/corpus" \
 				2>>"$ITEST_DIR/milterload.err") ||
 				itest_fail "milterload against $m failed: $out" "$ITEST_DIR/milterload.err"
-			printf '%s %s %s\n' "$r" "$m" "$out" >>"$ITEST_DIR/milterload.txt"
+			# shellcheck disable=SC2046 # a list of pids
+			c1=$(cpu_ticks $(milter_pids "$m"))
+			printf '%s %s %s cpu_ms_per_msg=%s\n' "$r" "$m" "$out" \
+				"$(bc_ "($c1 - $c0) * 1000 / $(getconf CLK_TCK) / $BENCH_MILTER_MESSAGES")" >>"$ITEST_DIR/milterload.txt"
 			case $out in
 			*" accept=$BENCH_MILTER_MESSAGES "*" errors=0 unsent=0 "*) ;;
 			*) itest_fail "milterload against $m: not every message accepted: $out" "$ITEST_DIR/milterload.err" ;;
@@ -512,15 +550,16 @@ part_milter() {
 	{
 		echo
 		echo "The milters alone: tests/bench/milterload, $BENCH_MILTER_MESSAGES messages from the corpus, $BENCH_MILTER_CONNECTIONS connections, one message per connection (median of $BENCH_MILTER_ROUNDS rounds)"
-		printf '%-16s %9s %9s %9s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x clamav"
+		printf '%-16s %9s %9s %9s %12s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x clamav" "CPU ms/msg"
 		clam_rate=$(awk '$2 == "clamav-milter" { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
 		for m in $MILTERS; do
 			rate=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
 			p50=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p50_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
 			p99=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p99_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
+			cpu=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^cpu_ms_per_msg=/) print substr($i, 16) }' "$ITEST_DIR/milterload.txt" | median)
 			if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
-			printf '%-16s %9.1f %9.2f %9.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" 2>/dev/null ||
-				printf '%-16s %9s %9s %9s %12s\n' "$m" "$rate" "$p50" "$p99" "$x"
+			printf '%-16s %9.1f %9.2f %9.2f %12.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu" 2>/dev/null ||
+				printf '%-16s %9s %9s %9s %12s %12s\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu"
 		done
 	} >>"$RESULTS"
 }
