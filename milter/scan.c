@@ -126,12 +126,13 @@ write_output(const char *out_path, const struct mxp_final *fin, GArray *headers,
 	return rc;
 }
 
-/* report - print the outcome of a transaction that ended before EOM */
+/* report_early - print the outcome of a transaction that ended before EOM */
 static enum mxp_verdict
-report_early(const char *path, const char *stage, const struct mxp_outcome *out)
+report_early(const char *path, const char *stage, const struct mxp_outcome *out, bool quiet)
 {
-	printf("%s: %s at %s: %s %s %s\n", path, mxp_verdict_name(out->verdict), stage, out->rcode,
-	       out->xcode, out->text);
+	if (!quiet)
+		printf("%s: %s at %s: %s %s %s\n", path, mxp_verdict_name(out->verdict), stage,
+		       out->rcode, out->xcode, out->text);
 	return out->verdict;
 }
 
@@ -149,38 +150,51 @@ enum mxp_verdict
 mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const char *path,
 	      const char *out_path, char *err, size_t errlen)
 {
+	GError *gerr = NULL;
+	char *text = NULL;
+	gsize len = 0;
+	enum mxp_verdict v;
+
+	if (!g_file_get_contents(path, &text, &len, &gerr)) {
+		snprintf(err, errlen, "%s", gerr->message);
+		g_error_free(gerr);
+		return MXP_ERROR;
+	}
+	v = mxp_scan_text(pol, env, path, text, len, out_path, false, err, errlen);
+	g_free(text);
+	return v;
+}
+
+enum mxp_verdict
+mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const char *path,
+	      const char *text, size_t len, const char *out_path, bool quiet, char *err,
+	      size_t errlen)
+{
 	struct mxp_session *s = NULL;
 	struct mxp_outcome out;
 	const struct mxp_final *fin;
 	GArray *headers = g_array_new(FALSE, TRUE, sizeof(struct parsed_header));
 	GString *body = NULL;
-	GError *gerr = NULL;
-	char *text = NULL;
-	gsize len = 0, body_off;
+	size_t body_off;
 	size_t accepted = 0;
 	enum mxp_verdict v = MXP_ERROR;
 
 	g_array_set_clear_func(headers, clear_header);
-	if (!g_file_get_contents(path, &text, &len, &gerr)) {
-		snprintf(err, errlen, "%s", gerr->message);
-		g_error_free(gerr);
-		goto out;
-	}
 	s = mxp_session_new(pol, env->client_name, env->client_ip,
 			    strchr(env->client_ip, ':') ? AF_INET6 : AF_INET);
 	mxp_session_connect(s, &out);
 	if (out.verdict >= MXP_TEMPFAIL) {
-		v = report_early(path, "CONNECT", &out);
+		v = report_early(path, "CONNECT", &out, quiet);
 		goto out;
 	}
 	mxp_session_helo(s, env->helo, &out);
 	if (out.verdict >= MXP_TEMPFAIL) {
-		v = report_early(path, "HELO", &out);
+		v = report_early(path, "HELO", &out, quiet);
 		goto out;
 	}
 	mxp_session_mail(s, env->from, env->auth, &out);
 	if (out.verdict >= MXP_TEMPFAIL) {
-		v = report_early(path, "MAIL", &out);
+		v = report_early(path, "MAIL", &out, quiet);
 		goto out;
 	}
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -190,7 +204,7 @@ mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 			snprintf(stage, sizeof(stage), "RCPT <%s>", env->rcpts[i]);
 			/* With every recipient refused, the most severe refusal stands. */
 			v = mxp_verdict_merge(v == MXP_ERROR ? MXP_CONTINUE : v,
-					      report_early(path, stage, &out));
+					      report_early(path, stage, &out, quiet));
 		} else {
 			accepted++;
 		}
@@ -213,9 +227,10 @@ mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 		mxp_session_body(s, (const unsigned char *)body->str + off, n, &out);
 	}
 	fin = mxp_session_eom(s);
-	printf("%s: %s\n", path, fin->summary);
+	if (!quiet)
+		printf("%s: %s\n", path, fin->summary);
 	v = fin->outcome.verdict;
-	if (v >= MXP_TEMPFAIL)
+	if (v >= MXP_TEMPFAIL && !quiet)
 		printf("%s: reply %s %s %s\n", path, fin->outcome.rcode, fin->outcome.xcode,
 		       fin->outcome.text);
 	if (out_path != NULL && v < MXP_TEMPFAIL &&
@@ -227,6 +242,5 @@ out:
 	if (body != NULL)
 		g_string_free(body, TRUE);
 	g_array_free(headers, TRUE);
-	g_free(text);
 	return v;
 }

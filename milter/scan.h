@@ -4,6 +4,7 @@
 #ifndef MXP_SCAN_H
 #define MXP_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pipeline.h"
@@ -27,5 +28,13 @@ struct mxp_scan_envelope {
  */
 enum mxp_verdict mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env,
 			       const char *path, const char *out_path, char *err, size_t errlen);
+
+/*
+ * mxp_scan_text - the same for a message already in memory; path only
+ * names it in the output.  quiet prints nothing (for repeated runs).
+ */
+enum mxp_verdict mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env,
+			       const char *path, const char *text, size_t len, const char *out_path,
+			       bool quiet, char *err, size_t errlen);
 
 #endif
