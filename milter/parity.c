@@ -42,15 +42,14 @@ struct mxp_parity {
 };
 
 struct mxp_parity *
-mxp_parity_new(const struct mxp_policy *pol, const char *client_addr)
+mxp_parity_new(const struct mxp_policy *pol, const struct mxp_mx_host *peer,
+	       const char *client_addr)
 {
 	struct mxp_parity *p = g_new0(struct mxp_parity, 1);
 
 	p->pol = pol;
+	p->peer = peer;
 	g_strlcpy(p->client_addr, client_addr != NULL ? client_addr : "", sizeof(p->client_addr));
-	/* A trusted client is never a relay hop, as in the session's hop= */
-	if (!mxp_cidr_match_any(pol->trusted, pol->ntrusted, p->client_addr))
-		p->peer = mxp_policy_peer_by_addr(pol, p->client_addr);
 	if (pol->parity_key != NULL) {
 		p->body = EVP_MD_CTX_new();
 		if (p->body != NULL && EVP_DigestInit_ex(p->body, EVP_sha256(), NULL) != 1) {

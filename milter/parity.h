@@ -15,8 +15,12 @@
 
 struct mxp_parity;
 
-/* mxp_parity_new - for a message from client_addr under pol (which must outlive it) */
-struct mxp_parity *mxp_parity_new(const struct mxp_policy *pol, const char *client_addr);
+/*
+ * mxp_parity_new - for a message from client_addr under pol (which must
+ * outlive it); peer is the map host the client is (a relay hop), else NULL
+ */
+struct mxp_parity *mxp_parity_new(const struct mxp_policy *pol, const struct mxp_mx_host *peer,
+				  const char *client_addr);
 void mxp_parity_free(struct mxp_parity *p);
 
 /*

@@ -28,6 +28,7 @@ struct mxp_session {
 	char *client_name, *client_addr, *helo, *auth_authen;
 	char hop[300];
 	bool trusted_net;		 /* client address in trusted_networks */
+	const struct mxp_mx_host *peer;	 /* the map host the client is, unless trusted */
 	bool conn_decided;		 /* a connect/helo verdict ended the session */
 	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
@@ -269,6 +270,7 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 	s->header_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->trusted_net = mxp_cidr_match_any(pol->trusted, pol->ntrusted, s->client_addr);
 	peer = mxp_policy_peer_by_addr(pol, s->client_addr);
+	s->peer = s->trusted_net ? NULL : peer;
 	if (s->trusted_net)
 		snprintf(s->hop, sizeof(s->hop), "trusted");
 	else if (peer != NULL)
@@ -408,7 +410,7 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 	s->results = g_new0(struct mxp_result, n);
 	s->msg_state = g_new0(void *, n);
 	s->done = g_new0(bool, n);
-	s->parity = mxp_parity_new(s->pol, s->client_addr);
+	s->parity = mxp_parity_new(s->pol, s->peer, s->client_addr);
 	mxp_result_init(&s->core);
 	s->skipped = g_new0(const char *, n);
 	for (size_t i = 0; i < module_count(s); i++)
