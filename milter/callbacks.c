@@ -18,6 +18,16 @@
 #include "pipeline.h"
 #include "policy.h"
 
+/*
+ * The stages at which the MTA is asked not to wait for our reply: one round
+ * trip fewer per header, and none at connect, HELO, end of headers and body.
+ * The session keeps any verdict reached there and gives it at the next stage
+ * that replies: a connect or HELO verdict at MAIL, the others at end of
+ * message.  libmilter answers in our place when an MTA lacks the feature.
+ */
+#define NOREPLY_STAGES (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+
 static atomic_int active_connections;
 static atomic_bool draining;
 
@@ -105,11 +115,45 @@ sockaddr_text(const struct sockaddr *sa, char *buf, size_t len, int *family_r)
 	}
 }
 
+/* without_session - no session was opened at connect: refuse at MAIL, saying why */
+static sfsistat
+without_session(SMFICTX *ctx)
+{
+	if (atomic_load(&draining))
+		smfi_setreply(ctx, "451", "4.3.2", "Mail filter restarting, try again later");
+	else
+		smfi_setreply(ctx, "451", "4.3.0", "Mail filter unavailable, try again later");
+	return SMFIS_TEMPFAIL;
+}
+
 /* progress - a module is still working: keep the MTA from timing out */
 static void
 progress(void *arg)
 {
 	smfi_progress(arg);
+}
+
+static sfsistat
+on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned long f2,
+	     unsigned long f3, unsigned long *actions_r, unsigned long *steps_r,
+	     unsigned long *f2_r, unsigned long *f3_r)
+{
+	(void)ctx;
+	(void)f2;
+	(void)f3;
+	if ((actions & MILTER_ACTIONS) != MILTER_ACTIONS ||
+	    (steps & NOREPLY_STAGES) != NOREPLY_STAGES) {
+		mxp_log(LOG_ERR,
+			"MTA offers milter actions 0x%lx and protocol steps 0x%lx; "
+			"mxparityd needs actions 0x%lx and steps 0x%lx",
+			actions, steps, (unsigned long)MILTER_ACTIONS, (unsigned long)NOREPLY_STAGES);
+		return SMFIS_REJECT;
+	}
+	*actions_r = MILTER_ACTIONS;
+	/* libmilter has already set the steps we have no callback for */
+	*steps_r |= NOREPLY_STAGES;
+	*f2_r = *f3_r = 0;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -124,12 +168,11 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	mxp_log_set_queue_id(NULL);
 	if (atomic_load(&draining)) {
 		mxp_policy_unref(pol);
-		smfi_setreply(ctx, "451", "4.3.2", "Mail filter restarting, try again later");
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY; /* refused at MAIL */
 	}
 	if (pol == NULL) {
 		mxp_log(LOG_ERR, "no policy loaded; refusing connection");
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY;
 	}
 	sockaddr_text(hostaddr, addr, sizeof(addr), &family);
 	s = mxp_session_new(pol, hostname, addr, family);
@@ -137,12 +180,12 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	mxp_session_set_progress(s, progress, ctx);
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		mxp_session_free(s);
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY;
 	}
 	/* Counted only with a session, so on_close can tell what to uncount. */
 	atomic_fetch_add(&active_connections, 1);
-	mxp_session_connect(s, &out);
-	return to_status(ctx, &out);
+	mxp_session_connect(s, &out); /* a verdict is kept for MAIL */
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -151,10 +194,9 @@ on_helo(SMFICTX *ctx, char *helo)
 	struct mxp_session *s = session_of(ctx);
 	struct mxp_outcome out;
 
-	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	mxp_session_helo(s, helo, &out);
-	return to_status(ctx, &out);
+	if (s != NULL)
+		mxp_session_helo(s, helo, &out); /* a verdict is kept for MAIL */
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -164,7 +206,7 @@ on_envfrom(SMFICTX *ctx, char **argv)
 	struct mxp_outcome out;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return without_session(ctx);
 	/* The new message's id, not the previous one's, on lines logged during MAIL. */
 	mxp_log_set_queue_id(smfi_getsymval(ctx, "i") != NULL ? smfi_getsymval(ctx, "i")
 							      : "NOQUEUE");
@@ -180,15 +222,9 @@ on_envrcpt(SMFICTX *ctx, char **argv)
 	struct mxp_outcome out;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return without_session(ctx);
 	mxp_session_rcpt(s, argv[0], &out);
 	return to_status(ctx, &out);
-}
-
-static sfsistat
-on_data(SMFICTX *ctx)
-{
-	return session_of(ctx) != NULL ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -197,10 +233,10 @@ on_header(SMFICTX *ctx, char *name, char *value)
 	struct mxp_session *s = session_of(ctx);
 	struct mxp_outcome out;
 
-	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	mxp_session_header(s, name, value, &out);
-	return to_status(ctx, &out);
+	/* A verdict here is kept by the session and given at end of message. */
+	if (s != NULL)
+		mxp_session_header(s, name, value, &out);
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -209,10 +245,9 @@ on_eoh(SMFICTX *ctx)
 	struct mxp_session *s = session_of(ctx);
 	struct mxp_outcome out;
 
-	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	mxp_session_eoh(s, &out);
-	return to_status(ctx, &out);
+	if (s != NULL)
+		mxp_session_eoh(s, &out); /* a verdict is kept for end of message */
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -221,10 +256,9 @@ on_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct mxp_session *s = session_of(ctx);
 	struct mxp_outcome out;
 
-	if (s == NULL)
-		return SMFIS_TEMPFAIL;
-	mxp_session_body(s, chunk, len, &out);
-	return to_status(ctx, &out);
+	if (s != NULL)
+		mxp_session_body(s, chunk, len, &out); /* a verdict is kept for end of message */
+	return SMFIS_NOREPLY;
 }
 
 /* apply_edits - removals first (highest index first), then additions on top */
@@ -258,7 +292,7 @@ on_eom(SMFICTX *ctx)
 	sfsistat status;
 
 	if (s == NULL)
-		return SMFIS_TEMPFAIL;
+		return without_session(ctx);
 	fin = mxp_session_eom(s);
 	status = to_status(ctx, &fin->outcome);
 	if (status == SMFIS_CONTINUE && fin->removals != NULL && apply_edits(ctx, fin) < 0) {
@@ -301,7 +335,7 @@ on_close(SMFICTX *ctx)
 struct smfiDesc mxp_milter_desc = {
 	.xxfi_name = "mxparityd",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = MILTER_ACTIONS,
 	.xxfi_connect = on_connect,
 	.xxfi_helo = on_helo,
 	.xxfi_envfrom = on_envfrom,
@@ -312,5 +346,6 @@ struct smfiDesc mxp_milter_desc = {
 	.xxfi_eom = on_eom,
 	.xxfi_abort = on_abort,
 	.xxfi_close = on_close,
-	.xxfi_data = on_data,
+	.xxfi_negotiate = on_negotiate,
+	/* No xxfi_data: libmilter then asks the MTA not to send DATA at all. */
 };

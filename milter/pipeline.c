@@ -30,6 +30,7 @@ struct mxp_session {
 	bool trusted_net;		 /* client address in trusted_networks */
 	const struct mxp_mx_host *peer;	 /* the map host the client is, unless trusted */
 	bool conn_decided;		 /* a connect/helo verdict ended the session */
+	struct mxp_outcome conn_outcome; /* that verdict, given again at every MAIL */
 	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
 	void (*progress)(void *arg); /* keeps the MTA waiting, or NULL */
@@ -366,6 +367,21 @@ mxp_session_free(struct mxp_session *s)
 	g_free(s);
 }
 
+/*
+ * decide_connection - a connect or HELO verdict holds for the whole session.
+ * The daemon asks the MTA for no reply at those stages (fewer round trips),
+ * so the verdict reaches the client at MAIL; an MTA that did get it at
+ * connect or HELO and still sends MAIL gets it again.
+ */
+static void
+decide_connection(struct mxp_session *s, const struct mxp_outcome *out)
+{
+	if (out->verdict < MXP_TEMPFAIL)
+		return;
+	s->conn_decided = true;
+	s->conn_outcome = *out;
+}
+
 void
 mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
 {
@@ -382,7 +398,7 @@ mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out)
 			apply_module_verdict(s, i, MXP_ERROR, "conn_begin", out, false);
 	}
 	dispatch(s, EV_CONNECT, &(struct event_args){ 0 }, out);
-	s->conn_decided = out->verdict >= MXP_TEMPFAIL;
+	decide_connection(s, out);
 	reset_conn_results(s);
 }
 void
@@ -395,6 +411,7 @@ mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *ou
 	if (s->conn_decided)
 		return;
 	dispatch(s, EV_HELO, &(struct event_args){ .text = s->helo }, out);
+	decide_connection(s, out);
 	reset_conn_results(s);
 }
 /* msg_begin - fresh per-message state for every module */
@@ -480,7 +497,8 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 	msg_begin(s, bare, out);
 	g_free(bare);
 	if (s->conn_decided) {
-		s->msg_decided = true;
+		*out = s->conn_outcome;
+		decide_message(s, "MAIL", out);
 		return;
 	}
 	dispatch(s, EV_MAIL, &(struct event_args){ .text = s->mail_from }, out);
