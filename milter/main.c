@@ -40,6 +40,7 @@
 #include "log.h"
 #include "modreg.h"
 #include "policy.h"
+#include "thread_stack.h"
 
 struct options {
 	const char *policy;
@@ -463,6 +464,9 @@ main(int argc, char **argv)
 
 	parse_options(argc, argv, &opts);
 	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
+	/* Before the policy load: modules may start threads of their own. */
+	if (mxp_thread_stack_set(MXP_THREAD_STACK_SIZE, err, sizeof(err)) < 0)
+		die(1, "%s", err);
 
 	mxp_host_set_checking(opts.check_only);
 	pol = load_policy(&opts, err, sizeof(err));

@@ -86,6 +86,7 @@ main(void)
 
 	mxp_log_open("check_mxparity", false, false);
 	srunner_add_suite(sr, suite_verdict());
+	srunner_add_suite(sr, suite_thread_stack());
 	srunner_add_suite(sr, suite_policy());
 	srunner_add_suite(sr, suite_digest());
 	srunner_add_suite(sr, suite_modules());

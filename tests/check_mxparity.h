@@ -10,6 +10,7 @@
 
 Suite *suite_cidr(void);
 Suite *suite_verdict(void);
+Suite *suite_thread_stack(void);
 Suite *suite_policy(void);
 Suite *suite_digest(void);
 Suite *suite_modules(void);

@@ -113,6 +113,53 @@ START_TEST(test_connection_level_reply)
 }
 END_TEST
 
+/*
+ * The daemon asks the MTA for no reply at connect, HELO, headers, end of
+ * headers and body, and so never looks at those outcomes: the verdicts must
+ * come back at MAIL and at end of message.
+ */
+START_TEST(test_noreply_stages_keep_their_verdict)
+{
+	struct mxp_policy *pol = fixture_policy(POLICY_HEAD "module testmod { "
+							    "reject_helo = \"bad.example\" "
+							    "reject_subject = \"spam\" }\n");
+	struct mxp_session *s = mxp_session_new(pol, "c", "192.0.2.1", AF_INET);
+	const struct mxp_final *fin;
+	struct mxp_outcome out;
+
+	mxp_session_connect(s, &out);
+	mxp_session_helo(s, "bad.example", &out);
+	ck_assert_int_eq(out.verdict, MXP_REJECT); /* an MTA waiting for a reply gets it here */
+	for (int i = 0; i < 2; i++) {
+		/* ...and every MAIL of the session gets it again */
+		mxp_session_mail(s, "<x@example.org>", NULL, &out);
+		ck_assert_int_eq(out.verdict, MXP_REJECT);
+		ck_assert_str_eq(out.rcode, "550");
+		ck_assert_msg(strstr(out.text, "refuses HELO bad.example") != NULL, "%s", out.text);
+		fin = mxp_session_eom(s);
+		ck_assert_int_eq(fin->outcome.verdict, MXP_REJECT);
+		mxp_session_finish(s);
+	}
+	mxp_session_free(s);
+
+	s = mxp_session_new(pol, "c", "192.0.2.1", AF_INET);
+	mxp_session_connect(s, &out);
+	mxp_session_helo(s, "good.example", &out);
+	mxp_session_mail(s, "<x@example.org>", NULL, &out);
+	ck_assert_int_eq(out.verdict, MXP_CONTINUE);
+	mxp_session_rcpt(s, "<alice@example.com>", &out);
+	mxp_session_header(s, "Subject", "spam", &out); /* reply not read */
+	mxp_session_header(s, "X-Later", "1", &out);
+	mxp_session_eoh(s, &out);
+	mxp_session_body(s, (const unsigned char *)"body\r\n", 6, &out);
+	fin = mxp_session_eom(s);
+	ck_assert_int_eq(fin->outcome.verdict, MXP_REJECT);
+	mxp_session_finish(s);
+	mxp_session_free(s);
+	mxp_policy_unref(pol);
+}
+END_TEST
+
 START_TEST(test_on_error_reject_and_accept)
 {
 	struct mxp_policy *pol =
@@ -344,6 +391,7 @@ suite_pipeline(void)
 	tcase_add_test(tc, test_most_severe_verdict_wins);
 	tcase_add_test(tc, test_on_error_is_never_a_silent_pass);
 	tcase_add_test(tc, test_connection_level_reply);
+	tcase_add_test(tc, test_noreply_stages_keep_their_verdict);
 	tcase_add_test(tc, test_on_error_reject_and_accept);
 	tcase_add_test(tc, test_header_removal_indexes);
 	tcase_add_test(tc, test_input_bounds);

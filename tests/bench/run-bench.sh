@@ -37,6 +37,10 @@
 #   BENCH_CONFIGS ("A B C D"): the configurations (A is the reference).
 #   BENCH_INSTALL=0: do not apt-get install clamav-daemon/clamav-milter
 #   (configuration C is then left out if they are missing).
+#   BENCH_TMPDIR: where clamd's and clamav-milter's TemporaryDirectory and
+#   mxparityd's spool_dir (libclamav's temporary files) go, the same for
+#   both; default the work directory, i.e. the build tree's file system.
+#   BENCH_TMPDIR=/dev/shm measures both on tmpfs.
 # Work directory: $top_builddir/bench-work/bench (kept; results.txt holds
 # the report, runs.tsv every run).  Needs root (Postfix, apt-get).
 set -u
@@ -145,7 +149,7 @@ start_nullmilter() {
 # start_clamav - private clamd and clamav-milter on the test database
 start_clamav() {
 	local d=$ITEST_DIR/clamav
-	mkdir -p "$d/tmp"
+	mkdir -p "$d" "$SCRATCH/clamav"
 	CLAMD_SOCK=$d/clamd.sock
 	CLAM_PORT=$(free_port) || itest_fail "no free port"
 	cat >"$d/clamd.conf" <<-EOF
@@ -154,7 +158,7 @@ start_clamav() {
 		FixStaleSocket yes
 		PidFile $d/clamd.pid
 		DatabaseDirectory $top_builddir/testdb
-		TemporaryDirectory $d/tmp
+		TemporaryDirectory $SCRATCH/clamav
 		LogFile $d/clamd.log
 		LogFileMaxSize 0
 		LogRotate no
@@ -190,7 +194,7 @@ start_clamav() {
 		LogInfected Basic
 		MaxFileSize 25M
 		ReadTimeout 120
-		TemporaryDirectory $d/tmp
+		TemporaryDirectory $SCRATCH/clamav
 	EOF
 	clamd -c "$d/clamd.conf" >"$d/clamd.out" 2>&1 </dev/null &
 	CLAMD_PID=$!
@@ -215,7 +219,7 @@ start_mxparityd() {
 	mxp_dns_start "$ITEST_DIR/zone"
 	mxp_modules_av
 	ln -sf "$top_builddir/milter/modules/.libs/spf.so" "$MXP_MODDIR/spf.so"
-	mkdir -p "$ITEST_DIR/spool"
+	mkdir -p "$SCRATCH/mxparity"
 	mxp_policy "# make bench: mxparityd with the av and spf modules
 version = \"bench.1\"
 mx {
@@ -227,7 +231,7 @@ trusted_networks = {\"127.0.0.9/32\"}
 counters_interval = 0
 module av {
   database = \"$top_builddir/testdb\"
-  spool_dir = \"$ITEST_DIR/spool\"
+  spool_dir = \"$SCRATCH/mxparity\"
 }
 module spf {
   resolver = \"127.0.0.1:$DNS_PORT\"
@@ -400,6 +404,14 @@ case $CONFIGS in
 esac
 RESULTS=$ITEST_DIR/results.txt
 : >"$ITEST_DIR/runs.tsv"
+# Temporary files of both virus scanners, side by side on one file system.
+SCRATCH=$ITEST_DIR/scratch
+if [ -n "${BENCH_TMPDIR:-}" ]; then
+	SCRATCH=$(mktemp -d "$BENCH_TMPDIR/mxparity-bench.XXXXXX") ||
+		itest_fail "BENCH_TMPDIR: cannot make a directory in $BENCH_TMPDIR"
+	itest_cleanup_add "rm -rf '$SCRATCH'"
+fi
+mkdir -p "$SCRATCH"
 
 say "corpus: $PYTHON tests/bench/make-corpus.py"
 "$PYTHON" "$BENCHDIR/make-corpus.py" "$ITEST_DIR/corpus" 40 >"$ITEST_DIR/corpus.txt" ||
@@ -432,6 +444,7 @@ for s in $BENCH_SIZES; do LOADS="$LOADS $s"; done
 	echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
 	echo "software: Postfix $(postconf -h mail_version), libclamav $(pkg-config --modversion libclamav 2>/dev/null), clamav-milter $(dpkg-query -W -f='${Version}' clamav-milter 2>/dev/null || echo -), libmilter $(dpkg-query -W -f='${Version}' libmilter1.0.1 2>/dev/null)"
 	echo "signatures: $top_builddir/testdb ($(cat "$top_builddir"/testdb/*.ndb "$top_builddir"/testdb/*.hdb | grep -vc '^#') signatures), the same for clamd and mxparityd"
+	echo "temporary files (clamd, clamav-milter, mxparityd's spool_dir): $SCRATCH, on $(stat -f -c %T "$SCRATCH")"
 	echo "load: smtp-source, $BENCH_MESSAGES messages, $BENCH_SESSIONS sessions, one message per session; rounds: $BENCH_ROUNDS, interleaved ($CONFIGS)"
 	echo "corpus: $(wc -l <"$ITEST_DIR/corpus.txt") messages from tests/bench/make-corpus.py, $(awk '{ s += $2 } END { printf "%.1f KB", s / NR / 1024 }' "$ITEST_DIR/corpus.txt") on average; the mix uses the first $BENCH_SESSIONS ($(for f in "${MIX_FILES[@]}"; do stat -c %s "$f"; done | awk '{ s += $1 } END { printf "%.1f KB", s / NR / 1024 }') on average)"
 } >"$RESULTS"

@@ -28,6 +28,7 @@ ITEST_NAME=""
 ITEST_DIR=""
 ITEST_PIDS=()       # pids killed by teardown (itest_track_pid)
 ITEST_LOGS=()       # files dumped by teardown on failure (itest_track_log)
+ITEST_CLEANUP=()    # commands teardown runs last (itest_cleanup_add)
 ITEST_PF_CONFS=()   # config dirs of every Postfix instance started
 ITEST_SHOWN=()      # files already shown by itest_fail (not dumped twice)
 SWAKS_LOG=""
@@ -171,6 +172,12 @@ _itest_reap_stale() {
     done <"$dir/tracked.pids"
 }
 
+# itest_cleanup_add COMMAND: teardown evaluates COMMAND after stopping
+# everything (for files outside the work dir).
+itest_cleanup_add() {
+    ITEST_CLEANUP+=("$1")
+}
+
 # itest_track_pid PID...: kill PID (TERM, then KILL) at teardown.  Also
 # noted in $ITEST_DIR/tracked.pids with its start time, so a later run can
 # stop it if this run was SIGKILLed (pid + start time identify a process
@@ -259,6 +266,9 @@ itest_teardown() {
         done
         [ -n "$SWAKS_LOG" ] && _itest_dump "$SWAKS_LOG" 40
     fi
+    for (( i = 0; i < ${#ITEST_CLEANUP[@]}; i++ )); do
+        eval "${ITEST_CLEANUP[i]}"
+    done
     exit "$rc"
 }
 

@@ -1,0 +1,20 @@
+/*
+ * thread_stack.h - the stack size of every thread the daemon starts.
+ */
+#ifndef MXP_THREAD_STACK_H
+#define MXP_THREAD_STACK_H
+
+#include <stddef.h>
+
+/*
+ * Enough for libclamav, which clamd runs on 1-2 MiB stacks on the BSDs
+ * (their default plus 192 KiB), and for libspf2 and libunbound, with room
+ * to spare; small enough that glibc's cache of finished threads' stacks
+ * keeps ten of them.
+ */
+#define MXP_THREAD_STACK_SIZE (4u << 20)
+
+/* mxp_thread_stack_set - for threads created from now on; -1 with err */
+int mxp_thread_stack_set(size_t bytes, char *err, size_t errlen);
+
+#endif
