@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 /*
- * Enough for libclamav, which clamd runs on 1-2 MiB stacks on the BSDs
- * (their default plus 192 KiB), and for libspf2 and libunbound, with room
- * to spare; small enough that glibc's cache of finished threads' stacks
- * keeps ten of them.
+ * Enough for libclamav, which clamd runs on the BSDs with the system
+ * default (2 MiB on 64-bit FreeBSD) plus 192 KiB, and for libspf2 and
+ * libunbound, with room to spare; small enough that glibc's 40 MiB cache
+ * of finished threads' stacks keeps nine of them.
  */
 #define MXP_THREAD_STACK_SIZE (4u << 20)
 

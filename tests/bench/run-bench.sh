@@ -476,12 +476,13 @@ part_postfix() {
 	echo "load average after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS"
 
 	# The table: per load and configuration, the median wall time, the rate it
-	# gives, and the median over the rounds of the ratio to A's wall time.
+	# gives, and the medians over the rounds of the ratios to A's wall time and
+	# (for C and D) to the floor B's, each taken within one round.
 	{
 		echo
 		echo "End to end through Postfix (wall time = smtp-source start to empty queue; median of $BENCH_ROUNDS rounds)"
-		printf '%-6s %-48s %9s %9s %8s %13s %10s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max" "milter CPU"
-		printf '%-6s %-48s %9s %9s %8s %13s %10s\n' "" "" "" "" "" "" "ms/msg"
+		printf '%-6s %-48s %9s %9s %8s %13s %6s %10s\n' load configuration "wall s" "msgs/s" "x A" "x A min-max" "x B" "milter CPU"
+		printf '%-6s %-48s %9s %9s %8s %13s %6s %10s\n' "" "" "" "" "" "" "" "ms/msg"
 		for load in $LOADS; do
 			for cfg in $CONFIGS; do
 				case $cfg in
@@ -501,14 +502,16 @@ part_postfix() {
 						for (r in rounds) {
 							if (!((r "," cfg) in w) || !((r ",A") in w)) continue
 							k++; ws[k] = w[r "," cfg]; rs[k] = w[r "," cfg] / w[r ",A"]; cs[k] = c[r "," cfg]; msgs = n[r "," cfg]
+							if ((r ",B") in w && cfg != "A" && cfg != "B") bs[++kb] = w[r "," cfg] / w[r ",B"]
 						}
 						if (k == 0) exit
-						sort(ws, k); sort(rs, k); sort(cs, k)
+						sort(ws, k); sort(rs, k); sort(cs, k); sort(bs, kb)
+						mb = kb == 0 ? "-" : sprintf("%.2f", kb % 2 ? bs[(kb + 1) / 2] : (bs[kb / 2] + bs[kb / 2 + 1]) / 2)
 						mw = k % 2 ? ws[(k + 1) / 2] : (ws[k / 2] + ws[k / 2 + 1]) / 2
 						mr = k % 2 ? rs[(k + 1) / 2] : (rs[k / 2] + rs[k / 2 + 1]) / 2
 						lname = load == "mix" ? "mix" : sprintf("%dKB", load / 1024)
 						mc = k % 2 ? cs[(k + 1) / 2] : (cs[k / 2] + cs[k / 2 + 1]) / 2
-						printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f %10s\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k], cfg == "A" ? "-" : sprintf("%.2f", mc)
+						printf "%-6s %-48s %9.2f %9.1f %8.2f %6.2f-%-6.2f %6s %10s\n", lname, cfg ": " name, mw, msgs / mw, mr, rs[1], rs[k], mb, cfg == "A" ? "-" : sprintf("%.2f", mc)
 					}' "$ITEST_DIR/runs.tsv"
 			done
 		done

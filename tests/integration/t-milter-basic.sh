@@ -4,7 +4,9 @@
 #     the forged header removed, and one summary line in the daemon's log;
 #  2. an unknown recipient of a listed domain gets 550 5.1.1 at RCPT;
 #  3. a recipient of another domain passes;
-#  4. a module reject at end of message is the SMTP reply the client sees.
+#  4. a module reject at end of message is the SMTP reply the client sees;
+#  5. a module reject at HELO reaches the client at MAIL (the daemon asks
+#     Postfix for no reply at HELO) and nothing is delivered.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +16,8 @@ set -u
 itest_init milter-basic
 printf 'alice@example.com\nbob@example.com\n' >"$ITEST_DIR/recipients"
 mxp_policy "$(cat "$top_srcdir/tests/integration/policy.common")
-module testmod { remove_header = \"X-Forged\"  reject_subject = \"BUY NOW\" }"
+module testmod { remove_header = \"X-Forged\"  reject_subject = \"BUY NOW\"
+  reject_helo = \"bad.itest.example\" }"
 mxp_start
 sink_start
 pf_start "$(mxp_milter)"
@@ -47,6 +50,14 @@ swaks_send --to bob@example.com --header "Subject: BUY NOW cheap"
 assert_swaks_reply "554 5.7.1"
 assert_grep 'test module rejects' "$SWAKS_LOG"
 wait_for_grep 'test=reject action=reject' "$MXP_LOG" 10
+
+# 5. a module reject at HELO, given at MAIL
+swaks_send --helo bad.itest.example --to alice@example.com --header "Subject: bad helo"
+assert_grep '^<-  250 CHUNKING' "$SWAKS_LOG" # EHLO itself was accepted
+assert_swaks_reply "550 5.7.1"
+assert_grep '^<\*\* 550 5\.7\.1 test module refuses HELO bad\.itest\.example' "$SWAKS_LOG"
+assert_no_grep '^ -> RCPT TO' "$SWAKS_LOG"
+wait_for_grep 'reject: MAIL from [^ ]+\[127\.0\.0\.1\]: 550 5\.7\.1 test module refuses HELO' "$MXP_LOG" 10
 sleep 1
 [ "$(sink_count)" -eq 2 ] || itest_fail "the sink holds $(sink_count) messages, want 2"
 assert_no_grep 'AddressSanitizer|runtime error' "$MXP_LOG"
