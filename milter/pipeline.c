@@ -29,8 +29,8 @@ struct mxp_session {
 	char hop[300];
 	bool trusted_net;		 /* client address in trusted_networks */
 	const struct mxp_mx_host *peer;	 /* the map host the client is, unless trusted */
-	bool conn_decided;		 /* a connect/helo verdict ended the session */
-	struct mxp_outcome conn_outcome; /* that verdict, given again at every MAIL */
+	/* A connect/HELO verdict that ended the session (TEMPFAIL or worse), given at every MAIL */
+	struct mxp_outcome conn_outcome;
 	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
 	void (*progress)(void *arg); /* keeps the MTA waiting, or NULL */
@@ -376,10 +376,14 @@ mxp_session_free(struct mxp_session *s)
 static void
 decide_connection(struct mxp_session *s, const struct mxp_outcome *out)
 {
-	if (out->verdict < MXP_TEMPFAIL)
-		return;
-	s->conn_decided = true;
-	s->conn_outcome = *out;
+	if (out->verdict >= MXP_TEMPFAIL)
+		s->conn_outcome = *out;
+}
+
+static bool
+conn_decided(const struct mxp_session *s)
+{
+	return s->conn_outcome.verdict >= MXP_TEMPFAIL;
 }
 
 void
@@ -408,7 +412,7 @@ mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *ou
 	g_free(s->helo);
 	s->helo = g_strndup(helo != NULL ? helo : "", 255);
 	s->conn.helo = s->helo;
-	if (s->conn_decided)
+	if (conn_decided(s))
 		return;
 	dispatch(s, EV_HELO, &(struct event_args){ .text = s->helo }, out);
 	decide_connection(s, out);
@@ -496,7 +500,7 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 		snprintf(s->hop, sizeof(s->hop), "trusted");
 	msg_begin(s, bare, out);
 	g_free(bare);
-	if (s->conn_decided) {
+	if (conn_decided(s)) {
 		*out = s->conn_outcome;
 		decide_message(s, "MAIL", out);
 		return;
