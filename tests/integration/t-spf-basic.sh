@@ -143,9 +143,9 @@ n=$(grep -c -e 'forged@' -e 'dkim=pass' -e 'dmarc=pass' "$f")
 [ "$n" -eq 0 ] || itest_fail "$n forged Authentication-Results line(s) survived" "$f" 40
 [ "$(header_lines "$f" Authentication-Results | wc -l)" -eq 2 ] \
     || itest_fail "want 2 Authentication-Results (ours, other.example)" "$f" 40
-assert_grep 'spf: removed Authentication-Results claiming to be mx1\.example\.com' "$MXP_LOG"
-assert_grep 'spf: removed Authentication-Results claiming to be mx2\.example\.com' "$MXP_LOG"
-[ "$(grep -c 'spf: removed Authentication-Results claiming to be' "$MXP_LOG")" -eq 5 ] \
+assert_grep 'authres: removed Authentication-Results claiming to be mx1\.example\.com' "$MXP_LOG"
+assert_grep 'authres: removed Authentication-Results claiming to be mx2\.example\.com' "$MXP_LOG"
+[ "$(grep -c 'authres: removed Authentication-Results claiming to be' "$MXP_LOG")" -eq 5 ] \
     || itest_fail "want 5 removals logged" "$MXP_LOG"
 
 # 6. received_spf = true
