@@ -7,12 +7,14 @@
 # trusted_networks 127.0.0.9/32); the client name is 5,000 'a's plus
 # ".example", the HELO the same, the sender 5,000 'a's plus "@example.org".
 #  1. `mxparity scan`, each long field alone and all three at once, each
-#     as an edge, an authenticated (--auth) and a trusted (--client-ip
-#     127.0.0.9) client: exit 0, stdout exactly one line "FILE: client=..."
-#     whose summary (after "FILE: ") has action=accept and policy=, is at
-#     most 2,048 bytes, names a client (and a sender) shortened below 5,000
-#     bytes that still starts with the a's, and has the skip token of its
-#     kind; stderr has no AddressSanitizer, UBSan or LeakSanitizer report;
+#     as a trusted (--client-ip 127.0.0.9), an authenticated (--auth) and
+#     an edge client: exit 0, stdout exactly one line "FILE: client=..."
+#     whose summary (after "FILE: ") is at most 2,048 bytes and has
+#     action=accept policy=, hop=trusted and the checks=skipped: token of
+#     its kind (an edge client: hop=edge and rcpt=ok), a long client name
+#     or sender shortened below 5,000 bytes but still starting with the
+#     a's, and the short ones as given; stderr has no AddressSanitizer,
+#     UBSan or LeakSanitizer report;
 #  2. mxparityd over the milter protocol (milter_client.py plays the MTA:
 #     no real MTA sends a 5,000-byte host name), the same twelve sessions
 #     (trusted: CONNECT from 127.0.0.9; authenticated: {auth_authen} in the
@@ -143,7 +145,7 @@ kind_args() {
 default_client=client.itest.example
 n=0
 for field in name helo from all; do
-    for kind in edge auth trusted; do
+    for kind in trusted auth edge; do
         n=$((n + 1))
         what="scan $n (long $field, $kind client)"
         field_args "$field"
