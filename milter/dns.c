@@ -134,8 +134,8 @@ fail:
 struct mxp_dns *
 mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
 {
-	char *key = g_strdup_printf("%s %u", upstream != NULL ? upstream : "system",
-				    query_timeout_ms);
+	char *key =
+		g_strdup_printf("%s %u", upstream != NULL ? upstream : "system", query_timeout_ms);
 	struct mxp_dns *dns;
 
 	pthread_mutex_lock(&registry_lock);
@@ -146,7 +146,8 @@ mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char *err, size_t e
 		dns->refs++;
 		g_free(key);
 	} else {
-		dns = dns_new(upstream != NULL ? upstream : "system", query_timeout_ms, err, errlen);
+		dns = dns_new(upstream != NULL ? upstream : "system", query_timeout_ms, err,
+			      errlen);
 		if (dns != NULL) {
 			dns->key = key;
 			dns->refs = 1;

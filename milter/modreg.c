@@ -57,7 +57,8 @@ mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
 		snprintf(why, sizeof(why),
 			 "module built for ABI %u.%u, newer than this mxparity's %u.%u: upgrade "
 			 "mxparity or rebuild the module",
-			 mod->abi_major, mod->abi_minor, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
+			 mod->abi_major, mod->abi_minor, MXP_MODULE_ABI_MAJOR,
+			 MXP_MODULE_ABI_MINOR);
 		return why;
 	}
 	if (mod->name == NULL || mod->init == NULL || mod->destroy == NULL)
@@ -71,8 +72,8 @@ mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
 	}
 	for (const struct mxp_option *o = mod->options; o != NULL && o->name != NULL; o++) {
 		if (mxp_policy_core_option(o->name) != NULL) {
-			snprintf(why, sizeof(why),
-				 "module declares option %s, which the core owns", o->name);
+			snprintf(why, sizeof(why), "module declares option %s, which the core owns",
+				 o->name);
 			return why;
 		}
 		if (o->type == MXP_OPT_CHOICE && o->choices == NULL) {

@@ -39,8 +39,11 @@
  * The relay hop itself leaves them alone.
  */
 static const char *const bound_fields[] = {
-	"content-type", "content-transfer-encoding", "mime-version", "from", "sender",
-	"reply-to",	"to",			     "cc",	     "subject", "date",
+	"content-type", "content-transfer-encoding",
+	"mime-version", "from",
+	"sender",	"reply-to",
+	"to",		"cc",
+	"subject",	"date",
 	"message-id",
 };
 #define NBOUND G_N_ELEMENTS(bound_fields)
@@ -360,7 +363,8 @@ count_outcome(const char *outcome)
 	if (strcmp(outcome, "stale") == 0)
 		mxp_counter_add(MXP_CNT_STAMP_STALE, 1);
 	else if (strcmp(outcome, "sender-differs") == 0 ||
-		 strcmp(outcome, "recipients-differ") == 0 || strcmp(outcome, "headers-differ") == 0)
+		 strcmp(outcome, "recipients-differ") == 0 ||
+		 strcmp(outcome, "headers-differ") == 0)
 		mxp_counter_add(MXP_CNT_STAMP_REPLAYED, 1);
 }
 
@@ -394,8 +398,7 @@ mxp_parity_peer_finding(const struct mxp_parity *p, const char *key)
 }
 
 void
-mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
-		 struct mxp_result *core)
+mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f, struct mxp_result *core)
 {
 	struct mxp_stamp st = { 0 };
 	char *value;
@@ -403,8 +406,9 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
 	if (p->pol->parity_key == NULL || p->body == NULL || body_hash(p)[0] == '\0')
 		return;
 	if (f->env.nrcpts > MXP_STAMP_MAX_RCPTS) {
-		mxp_log(LOG_NOTICE, "parity: %zu recipients are more than a stamp holds (%d): "
-				    "the next tier filters the message again",
+		mxp_log(LOG_NOTICE,
+			"parity: %zu recipients are more than a stamp holds (%d): "
+			"the next tier filters the message again",
 			f->env.nrcpts, MXP_STAMP_MAX_RCPTS);
 		return;
 	}
@@ -428,8 +432,9 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
 	header_hash(p, st.hdr);
 	for (size_t i = 0; i < f->nfindings; i++)
 		if (!mxp_stamp_add_finding(&st, f->findings[i]->key, f->findings[i]->value))
-			mxp_log(LOG_WARNING, "parity: finding %s not stamped (repeated, or more "
-					     "than %d findings)",
+			mxp_log(LOG_WARNING,
+				"parity: finding %s not stamped (repeated, or more "
+				"than %d findings)",
 				f->findings[i]->key, MXP_STAMP_MAX_FINDINGS);
 	/* Every field must say something: an empty one would not parse. */
 	if (st.client[0] == '\0')

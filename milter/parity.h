@@ -31,8 +31,8 @@ void mxp_parity_free(struct mxp_parity *p);
  * relay hop are kept to find the original client, and the fields that
  * decide how the body is read are hashed.
  */
-bool mxp_parity_header(struct mxp_parity *p, const char *name, const char *value,
-		       unsigned index, struct mxp_result *core);
+bool mxp_parity_header(struct mxp_parity *p, const char *name, const char *value, unsigned index,
+		       struct mxp_result *core);
 /* mxp_parity_body - the body as received, for its hash */
 void mxp_parity_body(struct mxp_parity *p, const unsigned char *chunk, size_t len);
 

@@ -40,11 +40,11 @@ struct mxp_message {
 	char *mail_from;
 	GPtrArray *rcpts; /* char * */
 	struct mxp_msg view;
-	void **state;	/* per module */
-	bool *done;	/* module said ACCEPT, or failed */
+	void **state; /* per module */
+	bool *done;   /* module said ACCEPT, or failed */
 	struct mxp_result *results;
 	struct mxp_parity *parity; /* the stamps of this message */
-	struct mxp_result core;	   /* the core's own header edits (stamps, Authentication-Results) */
+	struct mxp_result core; /* the core's own header edits (stamps, Authentication-Results) */
 	GHashTable *header_counts; /* lower-case name -> count */
 	size_t nheaders;
 	struct mxp_outcome decided_outcome; /* what ended the message before EOM */
@@ -172,7 +172,8 @@ apply_module_verdict(struct mxp_session *s, size_t i, enum mxp_verdict v, const 
 		/* A failing module's own reply is not trusted. */
 		mxp_result_clear_reply(res);
 		if (s->msg != NULL)
-			s->msg->done[i] = true; /* its state is suspect: out for the rest of the message */
+			s->msg->done[i] =
+				true; /* its state is suspect: out for the rest of the message */
 	}
 	if (v < MXP_CONTINUE || v > MXP_DISCARD)
 		v = MXP_TEMPFAIL; /* a module returned garbage: fail safe */
@@ -290,9 +291,9 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 	s->pol = mxp_policy_ref(pol);
 	n = module_count(s) ? module_count(s) : 1;
 	/* Postfix passes "[addr]" when the client has no name; log it as Postfix does. */
-	s->client_name = g_strndup(
-		client_name != NULL && client_name[0] != '[' ? client_name : "unknown",
-		MAX_CLIENT_NAME);
+	s->client_name =
+		g_strndup(client_name != NULL && client_name[0] != '[' ? client_name : "unknown",
+			  MAX_CLIENT_NAME);
 	s->client_addr = g_strndup(client_addr != NULL ? client_addr : "unknown", 63);
 	s->conn_state = g_new0(void *, n);
 	s->conn_results = g_new0(struct mxp_result, n);
@@ -305,8 +306,9 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 		.client_name = s->client_name,
 		.client_addr = s->client_addr,
 		.client_family = family,
-		.hop = s->trusted_net ? MXP_HOP_TRUSTED : s->peer != NULL ? MXP_HOP_RELAY
-									  : MXP_HOP_EDGE,
+		.hop = s->trusted_net	 ? MXP_HOP_TRUSTED
+		       : s->peer != NULL ? MXP_HOP_RELAY
+					 : MXP_HOP_EDGE,
 		.peer = s->peer != NULL ? s->peer->name : NULL,
 		.own_host = pol->self != NULL ? pol->self->name : "",
 		.own_tier = pol->self != NULL ? pol->self->tier : "",
@@ -626,7 +628,8 @@ mxp_session_header(struct mxp_session *s, const char *name, const char *value,
 		g_hash_table_replace(m->header_counts, lower, GUINT_TO_POINTER(index));
 		if (!core_header(s, name, value, index))
 			dispatch(s, EV_HEADER,
-				 &(struct event_args){ .text = name, .value = value, .index = index },
+				 &(struct event_args){
+					 .text = name, .value = value, .index = index },
 				 out);
 	}
 	decide_message(s, "header", out);
@@ -683,7 +686,8 @@ static void
 add_edits(const struct mxp_result *res, struct mxp_final *fin)
 {
 	for (guint j = 0; j < res->edits->len; j++) {
-		const struct mxp_header_edit *e = &g_array_index(res->edits, struct mxp_header_edit, j);
+		const struct mxp_header_edit *e =
+			&g_array_index(res->edits, struct mxp_header_edit, j);
 
 		g_ptr_array_add(e->value != NULL ? fin->additions : fin->removals, (void *)e);
 	}

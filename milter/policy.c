@@ -33,8 +33,8 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	bool failed;
-	int mx_line;		  /* last line of the mx section */
-	GHashTable *domain_lines; /* domain title -> line of its closing brace */
+	int mx_line;		   /* last line of the mx section */
+	GHashTable *domain_lines;  /* domain title -> line of its closing brace */
 	unsigned char *parity_key; /* read while parsing, where the line is known */
 	size_t parity_key_len;
 	GArray *verify_keys; /* struct mxp_parity_key, of verify_key_files */
@@ -46,11 +46,18 @@ static const char *const tier_words[] = { "primary", "backup", NULL };
 static const char *const on_error_words[] = { "tempfail", "reject", "accept", NULL };
 /* Every module section has these; the core, not the module, declares them. */
 static const struct mxp_option core_module_options[] = {
-	{ .name = "on_error", .type = MXP_OPT_CHOICE, .def = "tempfail",
-	  .choices = on_error_words, .help = "action when the module fails" },
-	{ .name = "check_trusted", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "on_error",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "tempfail",
+	  .choices = on_error_words,
+	  .help = "action when the module fails" },
+	{ .name = "check_trusted",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "also check clients in trusted_networks" },
-	{ .name = "check_authenticated", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "check_authenticated",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "also check SMTP AUTH clients" },
 	{ .name = NULL },
 };
@@ -344,7 +351,7 @@ validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
 	if (decl->type == MXP_OPT_FILE || decl->type == MXP_OPT_PATH) {
 		char *path = resolve_path(text);
 		bool ok = g_file_test(path, decl->type == MXP_OPT_FILE ? G_FILE_TEST_IS_REGULAR
-								      : G_FILE_TEST_EXISTS);
+								       : G_FILE_TEST_EXISTS);
 
 		g_free(path);
 		if (!ok)

@@ -186,7 +186,7 @@ mxp_result_add_auth_result(struct mxp_result *res, const char *method, const cha
 	mxp_finding_value_clean(r, sizeof(r), result);
 	mxp_sanitize_text(p, sizeof(p), props != NULL ? props : "");
 	g_ptr_array_add(res->authres, p[0] != '\0' ? g_strdup_printf("%s=%s %s", m, r, p)
-						  : g_strdup_printf("%s=%s", m, r));
+						   : g_strdup_printf("%s=%s", m, r));
 	return 0;
 }
 

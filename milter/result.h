@@ -33,9 +33,9 @@ struct mxp_result {
 	char rcode[4];
 	char xcode[16];
 	char text[400];
-	GArray *findings;     /* struct mxp_finding, in the order first set */
-	GPtrArray *authres;   /* char *: "method=result props" */
-	GArray *edits;	      /* struct mxp_header_edit */
+	GArray *findings;   /* struct mxp_finding, in the order first set */
+	GPtrArray *authres; /* char *: "method=result props" */
+	GArray *edits;	    /* struct mxp_header_edit */
 	char *quarantine;
 };
 

@@ -26,12 +26,15 @@ struct stamp_field {
 	size_t offset, size;
 };
 
-#define FIELD(f) { #f, offsetof(struct mxp_stamp, f), sizeof(((struct mxp_stamp *)0)->f) }
+#define FIELD(f)                                                                                   \
+	{                                                                                          \
+#f, offsetof(struct mxp_stamp, f), sizeof(((struct mxp_stamp *)0)->f)              \
+	}
 
 /* The fixed fields before rcpt, in the order they are written and authenticated. */
 static const struct stamp_field head_fields[] = {
-	FIELD(kid),  FIELD(host), FIELD(tier), FIELD(policy),
-	FIELD(ts),   FIELD(client), FIELD(helo), FIELD(from),
+	FIELD(kid), FIELD(host),   FIELD(tier), FIELD(policy),
+	FIELD(ts),  FIELD(client), FIELD(helo), FIELD(from),
 };
 static const struct stamp_field hdr_field = FIELD(hdr);
 static const struct stamp_field bh_field = FIELD(bh);
@@ -296,7 +299,8 @@ static const struct stamp_field *
 find_field(const char *name, size_t len, unsigned *bit_r)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(head_fields); i++)
-		if (strlen(head_fields[i].name) == len && strncmp(head_fields[i].name, name, len) == 0) {
+		if (strlen(head_fields[i].name) == len &&
+		    strncmp(head_fields[i].name, name, len) == 0) {
 			*bit_r = 1u << i;
 			return &head_fields[i];
 		}

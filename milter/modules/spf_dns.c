@@ -150,12 +150,14 @@ put_rr(SPF_dns_rr_t *rr, int idx, ns_type type, const unsigned char *data, size_
 
 	switch (type) {
 	case ns_t_a:
-		if (len != 4 || SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in_addr)) != SPF_E_SUCCESS)
+		if (len != 4 ||
+		    SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in_addr)) != SPF_E_SUCCESS)
 			return false;
 		memcpy(&rr->rr[idx]->a, data, 4);
 		return true;
 	case ns_t_aaaa:
-		if (len != 16 || SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in6_addr)) != SPF_E_SUCCESS)
+		if (len != 16 ||
+		    SPF_dns_rr_buf_realloc(rr, idx, sizeof(struct in6_addr)) != SPF_E_SUCCESS)
 			return false;
 		memcpy(&rr->rr[idx]->aaaa, data, 16);
 		return true;
@@ -183,8 +185,7 @@ put_rr(SPF_dns_rr_t *rr, int idx, ns_type type, const unsigned char *data, size_
 		strcpy(rr->rr[idx]->txt, txt);
 		g_free(txt);
 		return true;
-	default:
-		return false;
+	default: return false;
 	}
 }
 

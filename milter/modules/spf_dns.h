@@ -30,10 +30,10 @@ SPF_dns_server_t *spf_resolver_layer(struct spf_resolver *r);
 
 /* One evaluation's bookkeeping, kept per thread while libspf2 runs. */
 struct spf_eval {
-	long long deadline_ms;   /* CLOCK_MONOTONIC milliseconds */
-	unsigned void_lookups;   /* NXDOMAIN or empty answers */
+	long long deadline_ms; /* CLOCK_MONOTONIC milliseconds */
+	unsigned void_lookups; /* NXDOMAIN or empty answers */
 	unsigned queries;
-	unsigned failures;       /* queries that timed out, failed or missed the deadline */
+	unsigned failures; /* queries that timed out, failed or missed the deadline */
 	/* The last query: for a fail, the exp= lookup (RFC 7208 6.2 lets it fail). */
 	ns_type last_type;
 	bool last_failed, last_void;
