@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_mxparity.h"
-#include "modreg.h"
+#include "policy/modreg.h"
 
 START_TEST(test_modules_load_from_directories)
 {

@@ -16,8 +16,9 @@
 
 #include "check_mxparity.h"
 #include "check_session.h"
-#include "policy.h"
-#include "stamp.h"
+#include "policy/parity_key.h"
+#include "policy/policy.h"
+#include "tier/stamp.h"
 
 #define KEY "0123456789abcdef0123456789abcdef-test-key"
 
@@ -31,7 +32,7 @@ sample_stamp(struct mxp_stamp *st)
 	static const char *const rcpts[] = { "alice@example.com", "Bob@Example.COM" };
 
 	memset(st, 0, sizeof(*st));
-	mxp_stamp_kid((const unsigned char *)KEY, strlen(KEY), st->kid);
+	mxp_parity_key_id((const unsigned char *)KEY, strlen(KEY), st->kid);
 	mxp_stamp_set(st->host, sizeof(st->host), "mx2.example.com");
 	mxp_stamp_set(st->tier, sizeof(st->tier), "backup");
 	mxp_stamp_set(st->policy, sizeof(st->policy),
@@ -323,7 +324,7 @@ resign(const char *stamp, const char *ts, const char *key)
 	ck_assert_int_eq(mxp_stamp_parse(stamp, &st), MXP_STAMP_OK);
 	if (ts != NULL)
 		g_strlcpy(st.ts, ts, sizeof(st.ts));
-	mxp_stamp_kid((const unsigned char *)key, strlen(key), st.kid);
+	mxp_parity_key_id((const unsigned char *)key, strlen(key), st.kid);
 	value = mxp_stamp_format(&st, (const unsigned char *)key, strlen(key));
 	mxp_stamp_clear(&st);
 	return value;

@@ -141,7 +141,7 @@ tier_common() {
     ln -sf "$top_builddir/milter/modules/.libs/spf.so" "$MXP_MODDIR/spf.so"
     # The EICAR signature is all these tests need: no clamav-testfiles MD5s
     # (make-testdb.sh skips them when the directory does not exist).
-    sh "${top_srcdir:?}/tests/av/make-testdb.sh" "$ITEST_DIR/db" "$ITEST_DIR/no-testfiles" \
+    sh "${top_srcdir:?}/milter/modules/av/make-testdb.sh" "$ITEST_DIR/db" "$ITEST_DIR/no-testfiles" \
         >"$ITEST_DIR/make-testdb.log" 2>&1 \
         || itest_fail "make-testdb.sh failed" "$ITEST_DIR/make-testdb.log"
     tier_dns
