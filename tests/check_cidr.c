@@ -3,13 +3,15 @@
  */
 #include "config.h"
 
+#include <glib.h>
+
 #include "check_mxparity.h"
 #include "util/cidr.h"
 
 START_TEST(test_cidr_parse_and_match)
 {
 	struct mxp_cidr net;
-	const char *why;
+	char *why = NULL;
 	char buf[64];
 
 	ck_assert_int_eq(mxp_cidr_parse("192.0.2.0/24", &net, &why), 0);
@@ -28,6 +30,7 @@ START_TEST(test_cidr_parse_and_match)
 	ck_assert_uint_eq(net.prefix, 32);
 	ck_assert_int_eq(mxp_cidr_parse("0.0.0.0/0", &net, &why), 0);
 	ck_assert(mxp_cidr_match(&net, "203.0.113.5"));
+	ck_assert_ptr_null(why); /* set only on failure */
 }
 END_TEST
 
@@ -37,10 +40,14 @@ START_TEST(test_cidr_rejects_bad_input)
 					   "300.1.1.1",	 "2001:db8::/129", "10.0.0.0/",
 					   "10.0.0.0/x", "host.example",   "10.0.0.0/8/8" };
 	struct mxp_cidr net;
-	const char *why;
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *why = NULL;
+
 		ck_assert_msg(mxp_cidr_parse(bad[i], &net, &why) < 0, "%s was accepted", bad[i]);
+		ck_assert_msg(why != NULL && why[0] != '\0', "%s: no reason", bad[i]);
+		g_free(why);
+	}
 }
 END_TEST
 

@@ -74,14 +74,13 @@ END_TEST
 
 START_TEST(test_digest_is_host_independent)
 {
-	char err[1536];
 	struct mxp_policy *a, *b;
 	char *path;
 
 	fixture_write("rcpts", "alice@example.com\n");
 	path = fixture_write("policy.conf", BASE);
-	ck_assert_int_eq(mxp_policy_load(path, "mx1.example.com", &a, err, sizeof(err)), 0);
-	ck_assert_int_eq(mxp_policy_load(path, "mx2.example.com", &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(mxp_policy_load(path, "mx1.example.com", &a, NULL), 0);
+	ck_assert_int_eq(mxp_policy_load(path, "mx2.example.com", &b, NULL), 0);
 	ck_assert_str_eq(a->digest, b->digest);
 	mxp_policy_unref(a);
 	mxp_policy_unref(b);

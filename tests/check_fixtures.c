@@ -42,7 +42,7 @@ fixture_write(const char *name, const char *text)
 void
 fixture_load_modules(void)
 {
-	const char *why = NULL;
+	char *why = NULL;
 
 	if (mxp_modreg_find("rcpt") != NULL)
 		return;
@@ -54,13 +54,13 @@ fixture_load_modules(void)
 struct mxp_policy *
 fixture_policy(const char *text)
 {
-	char err[1536];
+	char *err = NULL;
 	struct mxp_policy *pol = NULL;
 	char *path;
 
 	fixture_load_modules();
 	path = fixture_write("policy.conf", text);
-	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, err, sizeof(err)) == 0,
+	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, &err) == 0,
 		      "policy should load: %s", err);
 	return pol;
 }
@@ -70,13 +70,16 @@ fixture_policy_error(const char *text)
 {
 	static char err[1536];
 	struct mxp_policy *pol = NULL;
-	char *path;
+	char *path, *why = NULL;
 
 	fixture_load_modules();
 	path = fixture_write("policy.conf", text);
-	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, err, sizeof(err)) < 0,
+	ck_assert_msg(mxp_policy_load(path, "mx1.example.com", &pol, &why) < 0,
 		      "policy should have been refused");
 	ck_assert_ptr_null(pol);
+	ck_assert_ptr_nonnull(why);
+	g_strlcpy(err, why, sizeof(err));
+	g_free(why);
 	return err;
 }
 

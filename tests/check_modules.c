@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <glib.h>
+
 #include "check_mxparity.h"
 #include "policy/modreg.h"
 
@@ -59,6 +61,19 @@ START_TEST(test_abi_mismatch_is_refused)
 }
 END_TEST
 
+/* refused - 1 when the loader refuses m, with a reason; 0 when it takes it */
+static int
+refused(const struct mxp_module *m, const char *name)
+{
+	char *why = NULL;
+	int rc = mxp_modreg_check(m, name, &why);
+
+	ck_assert_msg((rc < 0) == (why != NULL && why[0] != '\0'), "rc %d, reason '%s'", rc,
+		      why ? why : "(none)");
+	g_free(why);
+	return rc < 0 ? 1 : 0;
+}
+
 START_TEST(test_structural_checks)
 {
 	struct mxp_module m = { MXP_MODULE_ABI_VERSION, .name = "x" };
@@ -69,34 +84,35 @@ START_TEST(test_structural_checks)
 							{ .name = NULL } };
 
 	fixture_load_modules();
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL)); /* no init/destroy */
+	ck_assert_int_eq(refused(&m, NULL), 1); /* no init/destroy */
 	m.init = mxp_modreg_find("testmod") ? mxp_modreg_find("testmod")->mod->init : NULL;
 	m.destroy = mxp_modreg_find("testmod") ? mxp_modreg_find("testmod")->mod->destroy : NULL;
-	ck_assert_ptr_null(mxp_modreg_check(&m, NULL));
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, "y")); /* file name differs */
+	ck_assert_int_eq(refused(&m, NULL), 0);
+	ck_assert_int_eq(refused(&m, "y"), 1); /* file name differs */
 	/* An older minor loads: the core reads only what that minor had. */
 	m.abi_minor = 0;
-	ck_assert_ptr_null(mxp_modreg_check(&m, NULL));
+	ck_assert_int_eq(refused(&m, NULL), 0);
 	m.abi_minor = MXP_MODULE_ABI_MINOR + 1;
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	ck_assert_int_eq(refused(&m, NULL), 1);
 	m.abi_minor = MXP_MODULE_ABI_MINOR;
 	/* A name is a finding key too. */
 	m.name = "Bad Name";
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	ck_assert_int_eq(refused(&m, NULL), 1);
 	m.name = "x";
 	m.options = owns_on_error;
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	ck_assert_int_eq(refused(&m, NULL), 1);
 	m.options = no_choices;
-	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	ck_assert_int_eq(refused(&m, NULL), 1);
 }
 END_TEST
 
 START_TEST(test_missing_directory)
 {
-	const char *why = NULL;
+	char *why = NULL;
 
 	ck_assert_int_lt(mxp_modreg_load_dir("/nonexistent/mxparity", &why), 0);
 	ck_assert_msg(strstr(why, "/nonexistent/mxparity") != NULL, "%s", why);
+	g_free(why);
 }
 END_TEST
 

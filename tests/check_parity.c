@@ -241,11 +241,10 @@ static struct mxp_policy *
 load_as(const char *text, const char *own)
 {
 	struct mxp_policy *pol = NULL;
-	char err[1024];
+	char *err = NULL;
 
 	fixture_load_modules();
-	ck_assert_msg(mxp_policy_load(fixture_write("policy.conf", text), own, &pol, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(mxp_policy_load(fixture_write("policy.conf", text), own, &pol, &err) == 0,
 		      "%s", err);
 	return pol;
 }

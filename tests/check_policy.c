@@ -76,18 +76,21 @@ END_TEST
 
 START_TEST(test_own_host_missing)
 {
-	char err[1536];
+	char *err = NULL;
 	struct mxp_policy *pol = NULL;
 	char *path = fixture_write("policy.conf", POLICY_HEAD);
 
 	fixture_load_modules();
-	ck_assert_int_lt(mxp_policy_load(path, "mx9.example.com", &pol, err, sizeof(err)), 0);
+	ck_assert_int_lt(mxp_policy_load(path, "mx9.example.com", &pol, &err), 0);
 	ck_assert_msg(
 		strstr(err, "policy.conf:5: this host \"mx9.example.com\" is not in the mx map") !=
 			NULL,
 		"%s", err);
+	g_free(err);
+	err = NULL;
 	/* -n names a host that is in the map: accepted, and that host is ours. */
-	ck_assert_int_eq(mxp_policy_load(path, "MX2.example.com", &pol, err, sizeof(err)), 0);
+	ck_assert_int_eq(mxp_policy_load(path, "MX2.example.com", &pol, &err), 0);
+	ck_assert_ptr_null(err);
 	ck_assert_str_eq(pol->self->name, "mx2.example.com");
 	ck_assert_str_eq(pol->self->tier, "backup");
 	mxp_policy_unref(pol);

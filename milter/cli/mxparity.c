@@ -44,9 +44,8 @@ static void __attribute__((noreturn)) usage(void)
 static struct mxp_policy *
 load(const char *policy, const char *hostname, const char *module_dir)
 {
-	char err[1536], name[256];
+	char name[256], *why = NULL;
 	struct mxp_policy *pol;
-	const char *why;
 
 	if (hostname == NULL) {
 		if (gethostname(name, sizeof(name) - 1) < 0)
@@ -59,8 +58,8 @@ load(const char *policy, const char *hostname, const char *module_dir)
 		fprintf(stderr, "mxparity: %s\n", why);
 		exit(EXIT_USAGE);
 	}
-	if (mxp_policy_load(policy, hostname, &pol, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	if (mxp_policy_load(policy, hostname, &pol, &why) < 0) {
+		fprintf(stderr, "%s\n", why);
 		exit(EXIT_USAGE);
 	}
 	return pol;
@@ -155,12 +154,14 @@ scan_repeated(struct mxp_policy *pol, const struct mxp_scan_envelope *env, char 
 	t0 = g_get_monotonic_time();
 	for (long r = 0; r < repeat; r++) {
 		for (int i = 0; i < nfiles; i++) {
-			char err[1024] = "";
+			char *err = NULL;
 			enum mxp_verdict v = mxp_scan_text(pol, env, files[i], texts[i], lens[i],
-							   NULL, r > 0, err, sizeof(err));
+							   NULL, r > 0, &err);
 
 			if (v == MXP_ERROR && r == 0)
-				fprintf(stderr, "mxparity: %s: %s\n", files[i], err);
+				fprintf(stderr, "mxparity: %s: %s\n", files[i],
+					err != NULL ? err : "scan failed");
+			g_free(err);
 			worst = worse(worst, exit_code(v));
 			bytes += (double)lens[i];
 			n++;
@@ -251,12 +252,14 @@ cmd_scan(int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		char err[1024] = "";
-		enum mxp_verdict v = mxp_scan_file(pol, &env, argv[i], out_path, err, sizeof(err));
+		char *err = NULL;
+		enum mxp_verdict v = mxp_scan_file(pol, &env, argv[i], out_path, &err);
 		int code = exit_code(v);
 
 		if (v == MXP_ERROR)
-			fprintf(stderr, "mxparity: %s: %s\n", argv[i], err);
+			fprintf(stderr, "mxparity: %s: %s\n", argv[i],
+				err != NULL ? err : "scan failed");
+		g_free(err);
 		/* The worst outcome wins: usage error, tempfail, then reject. */
 		worst = worse(worst, code);
 	}

@@ -15,6 +15,7 @@
 
 #include "util/log.h"
 #include "cli/scan.h"
+#include "util/error.h"
 #include "util/verdict.h"
 
 /* Header fields as split from the file, kept for writing the output copy. */
@@ -94,7 +95,7 @@ removed(const struct mxp_final *fin, const char *name, unsigned index)
 /* write_output - added headers on top, removed ones left out, body as read */
 static int
 write_output(const char *out_path, const struct mxp_final *fin, GArray *headers, const char *body,
-	     size_t body_len, char *err, size_t errlen)
+	     size_t body_len, char **error_r)
 {
 	GString *out = g_string_new(NULL);
 	GHashTable *counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -117,7 +118,7 @@ write_output(const char *out_path, const struct mxp_final *fin, GArray *headers,
 	g_string_append_c(out, '\n');
 	g_string_append_len(out, body, (gssize)body_len);
 	if (!g_file_set_contents(out_path, out->str, (gssize)out->len, &gerr)) {
-		snprintf(err, errlen, "%s", gerr->message);
+		mxp_error_set(error_r, "%s", gerr->message);
 		g_error_free(gerr);
 		rc = -1;
 	}
@@ -148,7 +149,7 @@ clear_header(gpointer p)
 
 enum mxp_verdict
 mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const char *path,
-	      const char *out_path, char *err, size_t errlen)
+	      const char *out_path, char **error_r)
 {
 	GError *gerr = NULL;
 	char *text = NULL;
@@ -156,19 +157,18 @@ mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 	enum mxp_verdict v;
 
 	if (!g_file_get_contents(path, &text, &len, &gerr)) {
-		snprintf(err, errlen, "%s", gerr->message);
+		mxp_error_set(error_r, "%s", gerr->message);
 		g_error_free(gerr);
 		return MXP_ERROR;
 	}
-	v = mxp_scan_text(pol, env, path, text, len, out_path, false, err, errlen);
+	v = mxp_scan_text(pol, env, path, text, len, out_path, false, error_r);
 	g_free(text);
 	return v;
 }
 
 enum mxp_verdict
 mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const char *path,
-	      const char *text, size_t len, const char *out_path, bool quiet, char *err,
-	      size_t errlen)
+	      const char *text, size_t len, const char *out_path, bool quiet, char **error_r)
 {
 	struct mxp_session *s = NULL;
 	struct mxp_outcome out;
@@ -234,7 +234,7 @@ mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env, const
 		printf("%s: reply %s %s %s\n", path, fin->outcome.rcode, fin->outcome.xcode,
 		       fin->outcome.text);
 	if (out_path != NULL && v < MXP_TEMPFAIL &&
-	    write_output(out_path, fin, headers, text + body_off, len - body_off, err, errlen) < 0)
+	    write_output(out_path, fin, headers, text + body_off, len - body_off, error_r) < 0)
 		v = MXP_ERROR;
 	mxp_session_finish(s);
 out:

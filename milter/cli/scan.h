@@ -24,10 +24,10 @@ struct mxp_scan_envelope {
 /*
  * mxp_scan_file - run one file; print the summary line to stdout and
  * write the message as it would leave this host to out_path (optional).
- * Returns the final verdict, or MXP_ERROR with err filled.
+ * Returns the final verdict, or MXP_ERROR with error_r.
  */
 enum mxp_verdict mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_envelope *env,
-			       const char *path, const char *out_path, char *err, size_t errlen);
+			       const char *path, const char *out_path, char **error_r);
 
 /*
  * mxp_scan_text - the same for a message already in memory; path only
@@ -35,6 +35,6 @@ enum mxp_verdict mxp_scan_file(struct mxp_policy *pol, const struct mxp_scan_env
  */
 enum mxp_verdict mxp_scan_text(struct mxp_policy *pol, const struct mxp_scan_envelope *env,
 			       const char *path, const char *text, size_t len, const char *out_path,
-			       bool quiet, char *err, size_t errlen);
+			       bool quiet, char **error_r);
 
 #endif

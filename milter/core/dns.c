@@ -30,6 +30,7 @@
 #include <unbound.h>
 
 #include "core/dns.h"
+#include "util/error.h"
 
 #define POLL_SLICE_MS 20
 
@@ -87,7 +88,7 @@ dns_free(struct mxp_dns *dns)
 
 /* dns_new - a libunbound context for upstream */
 static struct mxp_dns *
-dns_new(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
+dns_new(const char *upstream, unsigned query_timeout_ms, char **error_r)
 {
 	struct mxp_dns *dns = g_new0(struct mxp_dns, 1);
 	int rc;
@@ -97,7 +98,7 @@ dns_new(const char *upstream, unsigned query_timeout_ms, char *err, size_t errle
 	dns->query_timeout_ms = query_timeout_ms;
 	dns->ctx = ub_ctx_create();
 	if (dns->ctx == NULL) {
-		snprintf(err, errlen, "cannot create a libunbound context");
+		mxp_error_set(error_r, "cannot create a libunbound context");
 		goto fail;
 	}
 	/* Answers come back through a thread of libunbound's, delivered by ub_process. */
@@ -122,7 +123,7 @@ dns_new(const char *upstream, unsigned query_timeout_ms, char *err, size_t errle
 			rc = ub_ctx_set_fwd(dns->ctx, addr);
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "resolver %s: %s", upstream, ub_strerror(rc));
+		mxp_error_set(error_r, "resolver %s: %s", upstream, ub_strerror(rc));
 		goto fail;
 	}
 	return dns;
@@ -132,7 +133,7 @@ fail:
 }
 
 struct mxp_dns *
-mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
+mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char **error_r)
 {
 	char *key =
 		g_strdup_printf("%s %u", upstream != NULL ? upstream : "system", query_timeout_ms);
@@ -146,8 +147,7 @@ mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char *err, size_t e
 		dns->refs++;
 		g_free(key);
 	} else {
-		dns = dns_new(upstream != NULL ? upstream : "system", query_timeout_ms, err,
-			      errlen);
+		dns = dns_new(upstream != NULL ? upstream : "system", query_timeout_ms, error_r);
 		if (dns != NULL) {
 			dns->key = key;
 			dns->refs = 1;

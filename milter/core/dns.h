@@ -9,8 +9,7 @@
 #include <mxparity/module.h>
 
 /* mxp_dns_get - the resolver for upstream ("system" or "ADDR[:PORT]") and timeout, referenced */
-struct mxp_dns *mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char *err,
-			    size_t errlen);
+struct mxp_dns *mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char **error_r);
 /* mxp_dns_put - drop a reference; the last one frees the resolver and its cache */
 void mxp_dns_put(struct mxp_dns *dns);
 /* mxp_dns_query - one query, bounded by timeout_ms (0: the resolver's); -1 on timeout or failure */

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <glib.h>
+
 #include "core/dns.h"
 #include "core/host.h"
 #include "util/log.h"
@@ -49,6 +51,19 @@ host_peer_finding(const struct mxp_event *ev, const char *key)
 		return NULL;
 	hs = ev->core;
 	return hs->peer_finding(hs, key);
+}
+
+/* host_dns_get - the ABI's error buffer over the core's error_r */
+static struct mxp_dns *
+host_dns_get(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
+{
+	char *why = NULL;
+	struct mxp_dns *dns = mxp_dns_get(upstream, query_timeout_ms, &why);
+
+	if (dns == NULL)
+		snprintf(err, errlen, "%s", why != NULL ? why : "no resolver");
+	g_free(why);
+	return dns;
 }
 
 /* host_log - varargs trampoline */
@@ -109,7 +124,7 @@ const struct mxp_host mxp_host_api = {
 	.log = host_log,
 	.progress = host_progress,
 	.checking = host_checking,
-	.dns_get = mxp_dns_get,
+	.dns_get = host_dns_get,
 	.dns_put = mxp_dns_put,
 	.dns_query = mxp_dns_query,
 	.dns_answer_free = mxp_dns_answer_free,

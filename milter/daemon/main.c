@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <glib.h>
 #include <libmilter/mfapi.h>
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -184,20 +185,17 @@ log_policy(const struct mxp_policy *pol)
 			"and all mail from peers is filtered again in full");
 }
 
-/* load_policy - fresh snapshot; NULL with err filled on failure */
+/* load_policy - fresh snapshot; NULL with error_r on failure */
 static struct mxp_policy *
-load_policy(const struct options *opts, char *err, size_t errlen)
+load_policy(const struct options *opts, char **error_r)
 {
 	struct mxp_policy *pol;
-	const char *why;
 
 	/* Modules installed since the last load become available on reload. */
 	mxp_modreg_set_host(&mxp_host_api);
-	if (mxp_modreg_load_dir(opts->module_dir, &why) < 0) {
-		snprintf(err, errlen, "%s", why);
+	if (mxp_modreg_load_dir(opts->module_dir, error_r) < 0)
 		return NULL;
-	}
-	if (mxp_policy_load(opts->policy, own_hostname(opts), &pol, err, errlen) < 0)
+	if (mxp_policy_load(opts->policy, own_hostname(opts), &pol, error_r) < 0)
 		return NULL;
 	return pol;
 }
@@ -303,17 +301,18 @@ milter_thread(void *arg)
 static void
 reload(const struct options *opts)
 {
-	char err[1536];
+	char *err = NULL;
 	struct mxp_policy *pol, *old;
 
 	notify("RELOADING=1");
-	pol = load_policy(opts, err, sizeof(err));
+	pol = load_policy(opts, &err);
 	if (pol == NULL) {
 		old = mxp_policy_acquire();
 		mxp_log(LOG_ERR,
 			"policy reload refused: %s; still serving version=%s digest=sha256:%s", err,
 			old->version, old->digest);
 		mxp_policy_unref(old);
+		g_free(err);
 	} else {
 		mxp_policy_install(pol);
 		log_policy(pol);
@@ -460,18 +459,18 @@ main(int argc, char **argv)
 {
 	struct options opts;
 	struct mxp_policy *pol;
-	char err[1536];
+	char *err = NULL; /* startup only: die() reports it and exits */
 	pthread_t control;
 	sigset_t sigs;
 
 	parse_options(argc, argv, &opts);
 	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
 	/* Before the policy load: modules may start threads of their own. */
-	if (mxp_thread_stack_set(MXP_THREAD_STACK_SIZE, err, sizeof(err)) < 0)
+	if (mxp_thread_stack_set(MXP_THREAD_STACK_SIZE, &err) < 0)
 		die(1, "%s", err);
 
 	mxp_host_set_checking(opts.check_only);
-	pol = load_policy(&opts, err, sizeof(err));
+	pol = load_policy(&opts, &err);
 	if (pol == NULL)
 		die(2, "%s", err);
 	if (opts.check_only) {

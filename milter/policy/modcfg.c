@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/modcfg.h"
+#include "util/error.h"
 
 /* mxp_config_value_free - free one value and what it owns */
 void
@@ -71,20 +72,20 @@ mxp_config_value(const struct mxp_config *cfg, const char *key)
 
 /* mxp_parse_size - decimal count with an optional K, M or G (powers of 1024) */
 int
-mxp_parse_size(const char *text, long long *bytes_r, const char **error_r)
+mxp_parse_size(const char *text, long long *bytes_r, char **error_r)
 {
 	char *end;
 	long long n;
 	long long mult = 1;
 
 	if (text[0] < '0' || text[0] > '9') {
-		*error_r = "size must be a number with an optional K, M or G suffix";
+		mxp_error_set(error_r, "size must be a number with an optional K, M or G suffix");
 		return -1;
 	}
 	errno = 0;
 	n = strtoll(text, &end, 10);
 	if (errno != 0) {
-		*error_r = "size is out of range";
+		mxp_error_set(error_r, "size is out of range");
 		return -1;
 	}
 	switch (*end) {
@@ -107,11 +108,11 @@ mxp_parse_size(const char *text, long long *bytes_r, const char **error_r)
 	default: end = NULL; break;
 	}
 	if (end == NULL || *end != '\0') {
-		*error_r = "size must be a number with an optional K, M or G suffix";
+		mxp_error_set(error_r, "size must be a number with an optional K, M or G suffix");
 		return -1;
 	}
 	if (n > (1LL << 50) / mult) {
-		*error_r = "size is out of range";
+		mxp_error_set(error_r, "size is out of range");
 		return -1;
 	}
 	*bytes_r = n * mult;
@@ -124,7 +125,7 @@ mxp_parse_size(const char *text, long long *bytes_r, const char **error_r)
  */
 struct mxp_cfg_value *
 mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char *const *choices,
-			   const char **error_r)
+			   char **error_r)
 {
 	struct mxp_cfg_value *v = g_new0(struct mxp_cfg_value, 1);
 	char *end;
@@ -138,7 +139,7 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 		errno = 0;
 		v->number = strtoll(text, &end, 10);
 		if (errno != 0 || end == text || *end != '\0') {
-			*error_r = "expected an integer";
+			mxp_error_set(error_r, "expected an integer");
 			goto fail;
 		}
 		v->text = g_strdup_printf("%lld", v->number);
@@ -152,7 +153,7 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 			 g_ascii_strcasecmp(text, "off") == 0)
 			v->flag = false;
 		else {
-			*error_r = "expected true or false";
+			mxp_error_set(error_r, "expected true or false");
 			goto fail;
 		}
 		v->text = g_strdup(v->flag ? "true" : "false");
@@ -169,7 +170,7 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 				return v;
 			}
 		}
-		*error_r = "not one of the allowed words";
+		mxp_error_set(error_r, "not one of the allowed words");
 		goto fail;
 	case MXP_OPT_LIST:
 		v->list = g_ptr_array_new_with_free_func(g_free);

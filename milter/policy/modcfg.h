@@ -36,10 +36,10 @@ void mxp_config_put(struct mxp_config *cfg, const char *key, struct mxp_cfg_valu
 const struct mxp_cfg_value *mxp_config_value(const struct mxp_config *cfg, const char *key);
 /* mxp_config_value_new_text - parse text as type; -1 with error_r on bad input */
 struct mxp_cfg_value *mxp_config_value_from_text(enum mxp_opt_type type, const char *text,
-						 const char *const *choices, const char **error_r);
+						 const char *const *choices, char **error_r);
 void mxp_config_value_free(struct mxp_cfg_value *value);
 /* mxp_parse_size - "25M" into bytes */
-int mxp_parse_size(const char *text, long long *bytes_r, const char **error_r);
+int mxp_parse_size(const char *text, long long *bytes_r, char **error_r);
 /* mxp_config_find_option - the module's declaration of key, or NULL */
 const struct mxp_option *mxp_config_find_option(const struct mxp_module *mod, const char *key);
 

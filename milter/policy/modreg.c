@@ -18,6 +18,7 @@
 #include "util/log.h"
 #include "policy/modreg.h"
 #include "policy/modcfg.h"
+#include "util/error.h"
 #include "util/finding.h"
 
 static GPtrArray *registry;
@@ -54,50 +55,51 @@ registry_add(char *name, char *path, const struct mxp_module *mod, char *error)
 	return e;
 }
 
-/* mxp_modreg_check - structural checks shared by dlopen and built-ins */
-const char *
-mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
+/* mxp_modreg_check - whether a module struct is usable, and if not why */
+int
+mxp_modreg_check(const struct mxp_module *mod, const char *expected_name, char **error_r)
 {
-	static _Thread_local char why[256];
-
 	/* abi_major is the first member in every ABI, so an old module's version reads right. */
 	if (mod->abi_major != MXP_MODULE_ABI_MAJOR) {
-		snprintf(why, sizeof(why),
-			 "module built for ABI %u, this mxparity has ABI %u.%u: rebuild it against "
-			 "this version's <mxparity/module.h>",
-			 mod->abi_major, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
-		return why;
+		mxp_error_set(error_r,
+			      "module built for ABI %u, this mxparity has ABI %u.%u: rebuild it "
+			      "against this version's <mxparity/module.h>",
+			      mod->abi_major, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
+		return -1;
 	}
 	if (mod->abi_minor > MXP_MODULE_ABI_MINOR) {
-		snprintf(why, sizeof(why),
-			 "module built for ABI %u.%u, newer than this mxparity's %u.%u: upgrade "
-			 "mxparity or rebuild the module",
-			 mod->abi_major, mod->abi_minor, MXP_MODULE_ABI_MAJOR,
-			 MXP_MODULE_ABI_MINOR);
-		return why;
+		mxp_error_set(
+			error_r,
+			"module built for ABI %u.%u, newer than this mxparity's %u.%u: upgrade "
+			"mxparity or rebuild the module",
+			mod->abi_major, mod->abi_minor, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
+		return -1;
 	}
-	if (mod->name == NULL || mod->init == NULL || mod->destroy == NULL)
-		return "module struct lacks name, init or destroy";
-	if (!mxp_finding_key_ok(mod->name))
-		return "module name must be 1 to 32 of a-z, 0-9, '_' and '-'";
+	if (mod->name == NULL || mod->init == NULL || mod->destroy == NULL) {
+		mxp_error_set(error_r, "module struct lacks name, init or destroy");
+		return -1;
+	}
+	if (!mxp_finding_key_ok(mod->name)) {
+		mxp_error_set(error_r, "module name must be 1 to 32 of a-z, 0-9, '_' and '-'");
+		return -1;
+	}
 	if (expected_name != NULL && strcmp(mod->name, expected_name) != 0) {
-		snprintf(why, sizeof(why), "module calls itself '%s' but its file is named '%s'",
-			 mod->name, expected_name);
-		return why;
+		mxp_error_set(error_r, "module calls itself '%s' but its file is named '%s'",
+			      mod->name, expected_name);
+		return -1;
 	}
 	for (const struct mxp_option *o = mod->options; o != NULL && o->name != NULL; o++) {
 		if (mxp_modcfg_core_option(o->name) != NULL) {
-			snprintf(why, sizeof(why), "module declares option %s, which the core owns",
-				 o->name);
-			return why;
+			mxp_error_set(error_r, "module declares option %s, which the core owns",
+				      o->name);
+			return -1;
 		}
 		if (o->type == MXP_OPT_CHOICE && o->choices == NULL) {
-			snprintf(why, sizeof(why), "option %s is a choice without choices",
-				 o->name);
-			return why;
+			mxp_error_set(error_r, "option %s is a choice without choices", o->name);
+			return -1;
 		}
 	}
-	return NULL;
+	return 0;
 }
 
 /* load_one - dlopen path and record the outcome under name */
@@ -107,7 +109,7 @@ load_one(const char *dir, const char *file)
 	char *name = g_strndup(file, strlen(file) - 3);
 	char *path = g_build_filename(dir, file, NULL);
 	const struct mxp_module **entry;
-	const char *why;
+	char *why = NULL;
 	void *handle;
 
 	if (mxp_modreg_find(name) != NULL) {
@@ -127,9 +129,9 @@ load_one(const char *dir, const char *file)
 		dlclose(handle);
 		return;
 	}
-	why = mxp_modreg_check(*entry, name);
-	if (why != NULL) {
+	if (mxp_modreg_check(*entry, name, &why) < 0) {
 		registry_add(name, path, NULL, g_strdup_printf("%s: %s", path, why));
+		g_free(why);
 		dlclose(handle);
 		return;
 	}
@@ -139,17 +141,14 @@ load_one(const char *dir, const char *file)
 
 /* mxp_modreg_load_dir - every *.so in dir, sorted for stable order */
 int
-mxp_modreg_load_dir(const char *dir, const char **error_r)
+mxp_modreg_load_dir(const char *dir, char **error_r)
 {
-	static _Thread_local char why[512];
 	struct dirent **names = NULL;
 	int n;
 
 	n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0) {
-		snprintf(why, sizeof(why), "cannot read module directory %s: %s", dir,
-			 strerror(errno));
-		*error_r = why;
+		mxp_error_set(error_r, "cannot read module directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	g_free(registry_dir);

@@ -19,7 +19,7 @@ struct mxp_modreg_entry {
 };
 
 /* mxp_modreg_load_dir - dlopen every *.so in dir not loaded yet */
-int mxp_modreg_load_dir(const char *dir, const char **error_r);
+int mxp_modreg_load_dir(const char *dir, char **error_r);
 /* mxp_modreg_set_host - the host services modules get at init (the program wires them) */
 void mxp_modreg_set_host(const struct mxp_host *host);
 /* mxp_modreg_host - the host services set by mxp_modreg_set_host */
@@ -30,7 +30,7 @@ size_t mxp_modreg_count(void);
 const struct mxp_modreg_entry *mxp_modreg_at(size_t i);
 /* mxp_modreg_dir - the directory modules were loaded from */
 const char *mxp_modreg_dir(void);
-/* mxp_modreg_check - the reason a module struct is unusable, or NULL */
-const char *mxp_modreg_check(const struct mxp_module *mod, const char *expected_name);
+/* mxp_modreg_check - 0 when a module struct is usable, else -1 with error_r */
+int mxp_modreg_check(const struct mxp_module *mod, const char *expected_name, char **error_r);
 
 #endif

@@ -17,13 +17,13 @@
 #include <openssl/hmac.h>
 
 #include "policy/parity_key.h"
+#include "util/error.h"
 #include "util/hex.h"
 
 #define MAX_KEY 4096
 
 int
-mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char *why,
-		    size_t whylen)
+mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char **error_r)
 {
 	unsigned char buf[MAX_KEY + 1];
 	struct stat st;
@@ -31,37 +31,38 @@ mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT) {
-		snprintf(why, whylen,
-			 "%s (make one on one host: head -c 32 /dev/urandom > FILE; chmod 0640 "
-			 "FILE; chgrp mxparity FILE; then copy it to every MX host)",
-			 strerror(errno));
+		mxp_error_set(
+			error_r,
+			"%s (make one on one host: head -c 32 /dev/urandom > FILE; chmod 0640 "
+			"FILE; chgrp mxparity FILE; then copy it to every MX host)",
+			strerror(errno));
 		return -1;
 	}
 	if (fd < 0) {
-		snprintf(why, whylen, "%s", strerror(errno));
+		mxp_error_set(error_r, "%s", strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+		mxp_error_set(error_r, "not a regular file");
 		close(fd);
 		return -1;
 	}
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		snprintf(why, whylen, "readable or writable by others (mode %04o): chmod o-rwx",
-			 (unsigned)(st.st_mode & 07777));
+		mxp_error_set(error_r, "readable or writable by others (mode %04o): chmod o-rwx",
+			      (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0) {
-		snprintf(why, whylen, "%s", strerror(errno));
+		mxp_error_set(error_r, "%s", strerror(errno));
 		return -1;
 	}
 	if (n < MXP_PARITY_KEY_MIN || n > MAX_KEY) {
-		snprintf(why, whylen,
-			 "%zd bytes; a key must have %d to %d (e.g. head -c 32 /dev/urandom)", n,
-			 MXP_PARITY_KEY_MIN, MAX_KEY);
+		mxp_error_set(error_r,
+			      "%zd bytes; a key must have %d to %d (e.g. head -c 32 /dev/urandom)",
+			      n, MXP_PARITY_KEY_MIN, MAX_KEY);
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
 	}

@@ -12,10 +12,9 @@
 /*
  * mxp_parity_key_load - read the key file at path: a regular file of
  * MXP_STAMP_MIN_KEY to 4096 bytes that others may not read.  On failure
- * why says what is wrong and how to fix it.
+ * error_r says what is wrong and how to fix it.
  */
-int mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char *why,
-			size_t whylen);
+int mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char **error_r);
 
 /* mxp_parity_key_id - the id stamps name a key by: the first 8 bytes of
  * HMAC-SHA-256(key, "mxparity key id"), as hex into kid[MXP_PARITY_KID_LEN + 1] */

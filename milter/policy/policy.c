@@ -17,6 +17,7 @@
 #include <confuse.h>
 #include <glib.h>
 
+#include "util/error.h"
 #include "util/log.h"
 #include "policy/modcfg.h"
 #include "policy/modreg.h"
@@ -133,12 +134,15 @@ static int
 validate_cidr(cfg_t *cfg, cfg_opt_t *opt)
 {
 	struct mxp_cidr net;
-	const char *why, *text = last_string(opt);
+	const char *text = last_string(opt);
+	char *why = NULL;
+	int rc = 0;
 
 	if (text != NULL && mxp_cidr_parse(text, &net, &why) < 0)
-		return fail_at(cfg->line, "%s: \"%s\" is not a valid address or CIDR: %s",
-			       opt->name, text, why);
-	return 0;
+		rc = fail_at(cfg->line, "%s: \"%s\" is not a valid address or CIDR: %s", opt->name,
+			     text, why);
+	g_free(why);
+	return rc;
 }
 
 /* validate_size - limits given as sizes */
@@ -146,11 +150,14 @@ static int
 validate_size(cfg_t *cfg, cfg_opt_t *opt)
 {
 	long long n;
-	const char *why, *text = last_string(opt);
+	const char *text = last_string(opt);
+	char *why = NULL;
+	int rc = 0;
 
 	if (mxp_parse_size(text, &n, &why) < 0)
-		return fail_at(cfg->line, "%s = \"%s\": %s", opt->name, text, why);
-	return 0;
+		rc = fail_at(cfg->line, "%s = \"%s\": %s", opt->name, text, why);
+	g_free(why);
+	return rc;
 }
 
 /* validate_nonneg - integers that must not be negative */
@@ -234,14 +241,14 @@ validate_parity_key(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *name = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 	char *path = resolve_path(name);
-	char why[300];
+	char *why = NULL;
 	int rc = 0;
 
 	mxp_parity_key_free(parse_ctx->parity_key, parse_ctx->parity_key_len);
 	parse_ctx->parity_key = NULL;
-	if (mxp_parity_key_load(path, &parse_ctx->parity_key, &parse_ctx->parity_key_len, why,
-				sizeof(why)) < 0)
+	if (mxp_parity_key_load(path, &parse_ctx->parity_key, &parse_ctx->parity_key_len, &why) < 0)
 		rc = fail_at(cfg->line, "parity key_file = \"%s\": %s", name, why);
+	g_free(why);
 	g_free(path);
 	return rc;
 }
@@ -264,19 +271,21 @@ free_key_array(GArray *keys)
 static int
 validate_verify_keys(cfg_t *cfg, cfg_opt_t *opt)
 {
-	char why[300];
-
 	free_key_array(parse_ctx->verify_keys);
 	parse_ctx->verify_keys = g_array_new(FALSE, TRUE, sizeof(struct mxp_parity_key));
 	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
 		const char *name = cfg_opt_getnstr(opt, i);
 		char *path = resolve_path(name);
 		struct mxp_parity_key k = { 0 };
-		int rc = mxp_parity_key_load(path, &k.key, &k.len, why, sizeof(why));
+		char *why = NULL;
+		int rc = mxp_parity_key_load(path, &k.key, &k.len, &why);
 
 		g_free(path);
-		if (rc < 0)
-			return fail_at(cfg->line, "parity verify_key_files \"%s\": %s", name, why);
+		if (rc < 0) {
+			rc = fail_at(cfg->line, "parity verify_key_files \"%s\": %s", name, why);
+			g_free(why);
+			return rc;
+		}
 		g_array_append_val(parse_ctx->verify_keys, k);
 	}
 	return 0;
@@ -300,7 +309,8 @@ validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
 	const char *title = cfg_title(cfg);
 	const struct mxp_module *mod = module_entry(cfg, title);
 	const struct mxp_option *decl;
-	const char *why, *text;
+	const char *text;
+	char *why = NULL;
 	struct mxp_cfg_value *v;
 
 	if (mod == NULL)
@@ -316,8 +326,12 @@ validate_module_option(cfg_t *cfg, cfg_opt_t *opt)
 	if (decl->type == MXP_OPT_CHOICE)
 		return check_choice(cfg, opt->name, text, decl->choices);
 	v = mxp_config_value_from_text(decl->type, text, decl->choices, &why);
-	if (v == NULL)
-		return fail_at(cfg->line, "%s = \"%s\": %s", opt->name, text, why);
+	if (v == NULL) {
+		int rc = fail_at(cfg->line, "%s = \"%s\": %s", opt->name, text, why);
+
+		g_free(why);
+		return rc;
+	}
 	mxp_config_value_free(v);
 	if (decl->type == MXP_OPT_FILE || decl->type == MXP_OPT_PATH) {
 		char *path = resolve_path(text);
@@ -400,7 +414,7 @@ union_option(const struct mxp_option *o)
  * modules that give one option name different types cannot share it.
  */
 static cfg_opt_t *
-build_module_opts(char *err, size_t errlen)
+build_module_opts(char **error_r)
 {
 	GArray *opts = g_array_new(TRUE, TRUE, sizeof(cfg_opt_t));
 	GHashTable *owner = g_hash_table_new(g_str_hash, g_str_equal);
@@ -422,10 +436,11 @@ build_module_opts(char *err, size_t errlen)
 
 				if (a.type != b.type ||
 				    (a.flags & CFGF_LIST) != (b.flags & CFGF_LIST)) {
-					snprintf(err, errlen,
-						 "modules %s and %s both declare option %s with "
-						 "different types",
-						 prev->name, mod->name, d->name);
+					mxp_error_set(
+						error_r,
+						"modules %s and %s both declare option %s with "
+						"different types",
+						prev->name, mod->name, d->name);
 					g_hash_table_destroy(owner);
 					g_array_free(opts, TRUE);
 					return NULL;
@@ -523,25 +538,25 @@ static struct mxp_cfg_value *
 value_from_section(cfg_t *sec, const struct mxp_option *decl)
 {
 	struct mxp_cfg_value *v;
-	const char *why = NULL;
 
+	/* Every value here passed validate_module_option: no error to report. */
 	switch (decl->type) {
 	case MXP_OPT_INT: {
 		char text[32];
 		snprintf(text, sizeof(text), "%ld", cfg_getint(sec, decl->name));
-		return mxp_config_value_from_text(decl->type, text, NULL, &why);
+		return mxp_config_value_from_text(decl->type, text, NULL, NULL);
 	}
 	case MXP_OPT_BOOL:
 		return mxp_config_value_from_text(
-			decl->type, cfg_getbool(sec, decl->name) ? "true" : "false", NULL, &why);
+			decl->type, cfg_getbool(sec, decl->name) ? "true" : "false", NULL, NULL);
 	case MXP_OPT_LIST:
-		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, &why);
+		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, NULL);
 		for (unsigned i = 0; i < cfg_size(sec, decl->name); i++)
 			g_ptr_array_add(v->list, g_strdup(cfg_getnstr(sec, decl->name, i)));
 		return v;
 	default:
 		return mxp_config_value_from_text(decl->type, cfg_getstr(sec, decl->name),
-						  decl->choices, &why);
+						  decl->choices, NULL);
 	}
 }
 
@@ -550,14 +565,14 @@ static void
 fill_one(struct mxp_config *mc, cfg_t *sec, const struct mxp_option *decl, bool with_defaults)
 {
 	struct mxp_cfg_value *v = NULL;
-	const char *why;
 
+	/* Defaults are the module's own and checked when it was loaded. */
 	if (cfg_size(sec, decl->name) > 0)
 		v = value_from_section(sec, decl);
 	else if (with_defaults && decl->def != NULL)
-		v = mxp_config_value_from_text(decl->type, decl->def, decl->choices, &why);
+		v = mxp_config_value_from_text(decl->type, decl->def, decl->choices, NULL);
 	else if (with_defaults && decl->type == MXP_OPT_LIST)
-		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, &why);
+		v = mxp_config_value_from_text(MXP_OPT_LIST, NULL, NULL, NULL);
 	if (v != NULL && (decl->type == MXP_OPT_FILE || decl->type == MXP_OPT_PATH)) {
 		v->written = v->text;
 		v->text = resolve_path(v->written);
@@ -593,7 +608,6 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	for (unsigned i = 0; i < n; i++) {
 		cfg_t *h = cfg_getnsec(mx, "host", i);
 		struct mxp_mx_host *host = &pol->hosts[i];
-		const char *why;
 
 		host->name = g_ascii_strdown(cfg_title(h), -1);
 		pol->host_names[i] = host->name;
@@ -602,7 +616,7 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 		host->addrs = g_new0(struct mxp_cidr, host->naddrs);
 		for (size_t a = 0; a < host->naddrs; a++)
 			mxp_cidr_parse(cfg_getnstr(h, "addresses", (unsigned)a), &host->addrs[a],
-				       &why);
+				       NULL); /* validated by validate_cidr */
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(pol->hosts[j].name, host->name) == 0)
 				return fail_at(parse_ctx->mx_line, "mx host \"%s\" is listed twice",
@@ -715,7 +729,6 @@ static int
 build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 {
 	cfg_t *limits = cfg_getsec(cfg, "limits");
-	const char *why;
 
 	if (cfg_size(cfg, "version") == 0)
 		return fail_at(1, "version is required, e.g. version = \"2026-11-26.1\"");
@@ -726,11 +739,12 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	pol->trusted = g_new0(struct mxp_cidr, pol->ntrusted ? pol->ntrusted : 1);
 	for (size_t i = 0; i < pol->ntrusted; i++)
 		mxp_cidr_parse(cfg_getnstr(cfg, "trusted_networks", (unsigned)i), &pol->trusted[i],
-			       &why);
+			       NULL); /* validated by validate_cidr */
 	pol->counters_interval = cfg_getint(cfg, "counters_interval");
-	mxp_parse_size(cfg_getstr(limits, "max_message_size"), &pol->limits.max_message_size, &why);
+	/* Both validated by validate_size. */
+	mxp_parse_size(cfg_getstr(limits, "max_message_size"), &pol->limits.max_message_size, NULL);
 	mxp_parse_size(cfg_getstr(limits, "max_header_length"), &pol->limits.max_header_length,
-		       &why);
+		       NULL);
 	pol->limits.max_headers = cfg_getint(limits, "max_headers");
 	pol->limits.max_recipients = cfg_getint(limits, "max_recipients");
 	if (cfg_size(cfg, "parity") > 0) {
@@ -762,7 +776,7 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 
 /* init_modules - instances for this snapshot; any failure refuses it */
 static int
-init_modules(struct mxp_policy *pol, char *err, size_t errlen)
+init_modules(struct mxp_policy *pol, char **error_r)
 {
 	for (size_t i = 0; i < pol->nmodules; i++) {
 		struct mxp_policy_module *pm = &pol->modules[i];
@@ -770,8 +784,8 @@ init_modules(struct mxp_policy *pol, char *err, size_t errlen)
 
 		if (pm->mod->init(mxp_modreg_host(), pm->cfg, &pm->instance, why, sizeof(why)) <
 		    0) {
-			snprintf(err, errlen, "%s: module %s: %s", pol->path, pm->mod->name,
-				 why[0] ? why : "initialisation failed");
+			mxp_error_set(error_r, "%s: module %s: %s", pol->path, pm->mod->name,
+				      why[0] ? why : "initialisation failed");
 			pm->instance = NULL; /* policy_free destroys only those that initialised */
 			return -1;
 		}
@@ -810,9 +824,11 @@ policy_free(struct mxp_policy *pol)
 
 /* mxp_policy_load - the whole load; nothing is half-built on failure */
 int
-mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r, char *err,
-		size_t errlen)
+mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r, char **error_r)
 {
+	char err[1536] = "";
+	size_t errlen = sizeof(err);
+	char *why = NULL;
 	struct mxp_policy_source src = { 0 };
 	struct parse_ctx ctx = { .err = err, .errlen = errlen };
 	struct mxp_policy *pol = NULL;
@@ -821,10 +837,9 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 	int rc = -1;
 
 	*pol_r = NULL;
-	err[0] = '\0';
-	if (mxp_policy_source_read(path, &src, err, errlen) < 0)
+	if (mxp_policy_source_read(path, &src, &why) < 0)
 		goto out;
-	module_opts = build_module_opts(err, errlen);
+	module_opts = build_module_opts(&why);
 	if (module_opts == NULL)
 		goto out;
 	ctx.src = &src;
@@ -839,15 +854,18 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 	pol->path = g_strdup(path);
 	if (build_policy(pol, cfg, own_host) < 0)
 		goto out;
-	if (mxp_policy_digest(pol, err, errlen) < 0)
+	if (mxp_policy_digest(pol, &why) < 0)
 		goto out;
-	if (init_modules(pol, err, errlen) < 0)
+	if (init_modules(pol, &why) < 0)
 		goto out;
 	*pol_r = pol;
 	pol = NULL;
 	rc = 0;
 out:
 	parse_ctx = NULL;
+	if (rc < 0)
+		mxp_error_set(error_r, "%s", why != NULL ? why : err);
+	g_free(why);
 	if (pol != NULL)
 		policy_free(pol);
 	if (cfg != NULL)

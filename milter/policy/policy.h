@@ -73,10 +73,10 @@ struct mxp_policy {
 
 /*
  * mxp_policy_load - parse, validate and initialise modules.  own_host is
- * this host's name in the MX map.  On failure err holds "FILE:LINE: why".
+ * this host's name in the MX map.  On failure error_r holds "FILE:LINE: why".
  */
-int mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r, char *err,
-		    size_t errlen);
+int mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_r,
+		    char **error_r);
 struct mxp_policy *mxp_policy_ref(struct mxp_policy *pol);
 /* mxp_policy_unref - the last reference destroys module instances */
 void mxp_policy_unref(struct mxp_policy *pol);
@@ -95,6 +95,6 @@ void mxp_policy_module_names(const struct mxp_policy *pol, char *buf, size_t len
 void mxp_policy_module_details(const struct mxp_policy *pol, char *buf, size_t len);
 
 /* mxp_policy_digest - canonical dump and hex SHA-256; policy_digest.c */
-int mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen);
+int mxp_policy_digest(struct mxp_policy *pol, char **error_r);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "policy/modcfg.h"
 #include "policy/policy.h"
+#include "util/error.h"
 #include "util/hex.h"
 
 /* append_quoted - a string in double quotes with C escapes */
@@ -81,7 +82,7 @@ append_networks(GString *out, const struct mxp_cidr *nets, size_t n)
 
 /* append_value - one option value; files by content hash */
 static int
-append_value(GString *out, const struct mxp_cfg_value *v, char *err, size_t errlen)
+append_value(GString *out, const struct mxp_cfg_value *v, char **error_r)
 {
 	char *contents = NULL;
 	gsize len = 0;
@@ -100,7 +101,7 @@ append_value(GString *out, const struct mxp_cfg_value *v, char *err, size_t errl
 		return 0;
 	case MXP_OPT_FILE:
 		if (!g_file_get_contents(v->text, &contents, &len, &gerr)) {
-			snprintf(err, errlen, "%s", gerr->message);
+			mxp_error_set(error_r, "%s", gerr->message);
 			g_error_free(gerr);
 			return -1;
 		}
@@ -119,15 +120,14 @@ append_value(GString *out, const struct mxp_cfg_value *v, char *err, size_t errl
 
 /* append_config - "key value" lines in sorted key order */
 static int
-append_config(GString *out, const char *prefix, const struct mxp_config *cfg, char *err,
-	      size_t errlen)
+append_config(GString *out, const char *prefix, const struct mxp_config *cfg, char **error_r)
 {
 	GList *keys = g_list_sort(g_hash_table_get_keys(cfg->values), (GCompareFunc)strcmp);
 	int rc = 0;
 
 	for (GList *k = keys; k != NULL && rc == 0; k = k->next) {
 		g_string_append_printf(out, "%s %s ", prefix, (const char *)k->data);
-		rc = append_value(out, g_hash_table_lookup(cfg->values, k->data), err, errlen);
+		rc = append_value(out, g_hash_table_lookup(cfg->values, k->data), error_r);
 		g_string_append_c(out, '\n');
 	}
 	g_list_free(keys);
@@ -144,7 +144,7 @@ compare_hosts(gconstpointer a, gconstpointer b)
 
 /* mxp_policy_digest - fill pol->canonical and pol->digest */
 int
-mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
+mxp_policy_digest(struct mxp_policy *pol, char **error_r)
 {
 	GString *out = g_string_new("mxparity-policy 1\n");
 	GPtrArray *hosts = g_ptr_array_new();
@@ -185,15 +185,14 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 		GList *domains =
 			g_list_sort(g_hash_table_get_keys(cfg->domains), (GCompareFunc)strcmp);
 		char *prefix = g_strdup_printf("module %s", pol->modules[i].mod->name);
-		int failed = append_config(out, prefix, cfg, err, errlen);
+		int failed = append_config(out, prefix, cfg, error_r);
 
 		g_free(prefix);
 		for (GList *d = domains; d != NULL && failed == 0; d = d->next) {
 			prefix = g_strdup_printf("domain %s module %s", (const char *)d->data,
 						 pol->modules[i].mod->name);
 			failed = append_config(out, prefix,
-					       g_hash_table_lookup(cfg->domains, d->data), err,
-					       errlen);
+					       g_hash_table_lookup(cfg->domains, d->data), error_r);
 			g_free(prefix);
 		}
 		g_list_free(domains);
@@ -201,7 +200,7 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 			goto out;
 	}
 	if (sha256_hex(out->str, out->len, pol->digest) < 0) {
-		snprintf(err, errlen, "SHA-256 failed");
+		mxp_error_set(error_r, "SHA-256 failed");
 		goto out;
 	}
 	g_free(pol->canonical);

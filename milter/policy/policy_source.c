@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "policy/policy_source.h"
+#include "util/error.h"
 
 #define MAX_INCLUDE_DEPTH 8
 
@@ -35,7 +36,7 @@ skip_space(const char *p)
 }
 
 static int read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from,
-		     char *err, size_t errlen);
+		     char **error_r);
 
 /*
  * try_include - if p starts `include("name")`, read that file in its
@@ -43,7 +44,7 @@ static int read_file(const char *path, struct mxp_policy_source *src, int depth,
  */
 static const char *
 try_include(const char *p, const char *dir, struct mxp_policy_source *src, int depth,
-	    const char *where, char *err, size_t errlen, int *failed)
+	    const char *where, char **error_r, int *failed)
 {
 	const char *q;
 	char *name, *path;
@@ -61,20 +62,20 @@ try_include(const char *p, const char *dir, struct mxp_policy_source *src, int d
 	while (*q != '\0' && *q != '"' && *q != '\n')
 		q++;
 	if (*q != '"') {
-		snprintf(err, errlen, "%s: unterminated file name in include()", where);
+		mxp_error_set(error_r, "%s: unterminated file name in include()", where);
 		*failed = 1;
 		return p;
 	}
 	name = g_strndup(p, (gsize)(q - p));
 	q = skip_space(q + 1);
 	if (*q != ')') {
-		snprintf(err, errlen, "%s: expected ) after the file name in include()", where);
+		mxp_error_set(error_r, "%s: expected ) after the file name in include()", where);
 		g_free(name);
 		*failed = 1;
 		return q;
 	}
 	path = g_path_is_absolute(name) ? g_strdup(name) : g_build_filename(dir, name, NULL);
-	rc = read_file(path, src, depth + 1, where, err, errlen);
+	rc = read_file(path, src, depth + 1, where, error_r);
 	g_free(name);
 	g_free(path);
 	if (rc < 0)
@@ -84,8 +85,8 @@ try_include(const char *p, const char *dir, struct mxp_policy_source *src, int d
 
 /* read_file - append path's text to src, blanking comments */
 static int
-read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from, char *err,
-	  size_t errlen)
+read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from,
+	  char **error_r)
 {
 	char *contents = NULL, *dir = NULL;
 	GError *gerr = NULL;
@@ -96,23 +97,23 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 	enum { CODE, DQUOTE, SQUOTE, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
 
 	if (depth > MAX_INCLUDE_DEPTH) {
-		snprintf(err, errlen, "%s: includes nested deeper than %d", from,
-			 MAX_INCLUDE_DEPTH);
+		mxp_error_set(error_r, "%s: includes nested deeper than %d", from,
+			      MAX_INCLUDE_DEPTH);
 		return -1;
 	}
 	/* Including a file twice is fine; including it from inside itself loops. */
 	for (guint i = 0; i < src->chain->len; i++) {
 		if (strcmp(g_ptr_array_index(src->chain, i), path) == 0) {
-			snprintf(err, errlen, "%s: %s includes itself", from, path);
+			mxp_error_set(error_r, "%s: %s includes itself", from, path);
 			return -1;
 		}
 	}
 	if (!g_file_get_contents(path, &contents, NULL, &gerr)) {
 		if (from != NULL)
-			snprintf(err, errlen, "%s: cannot include %s: %s", from, path,
-				 gerr->message);
+			mxp_error_set(error_r, "%s: cannot include %s: %s", from, path,
+				      gerr->message);
 		else
-			snprintf(err, errlen, "%s: %s", path, gerr->message);
+			mxp_error_set(error_r, "%s: %s", path, gerr->message);
 		g_error_free(gerr);
 		return -1;
 	}
@@ -149,7 +150,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 				const char *next;
 
 				snprintf(where, sizeof(where), "%s:%u", path, line);
-				next = try_include(p, dir, src, depth, where, err, errlen, &failed);
+				next = try_include(p, dir, src, depth, where, error_r, &failed);
 				if (next != NULL) {
 					/* The included text ended a line of its own; keep going on
 					 * ours. */
@@ -189,11 +190,11 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 			add_line(src, file_index, line++);
 	}
 	if (!failed && state == BLOCK_COMMENT) {
-		snprintf(err, errlen, "%s:%u: unterminated /* comment", path, line);
+		mxp_error_set(error_r, "%s:%u: unterminated /* comment", path, line);
 		failed = 1;
 	}
 	if (!failed && (state == DQUOTE || state == SQUOTE)) {
-		snprintf(err, errlen, "%s:%u: unterminated string", path, string_line);
+		mxp_error_set(error_r, "%s:%u: unterminated string", path, string_line);
 		failed = 1;
 	}
 	/* Every file ends its last line, so the map stays one entry per line. */
@@ -209,7 +210,7 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 
 /* mxp_policy_source_read - the main policy file and everything it includes */
 int
-mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *err, size_t errlen)
+mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char **error_r)
 {
 	src->text = g_string_new(NULL);
 	src->files = g_ptr_array_new_with_free_func(g_free);
@@ -217,7 +218,7 @@ mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *er
 	src->line_no = g_array_new(FALSE, FALSE, sizeof(guint));
 	src->chain = g_ptr_array_new_with_free_func(g_free);
 	src->open_braces = g_array_new(FALSE, FALSE, sizeof(guint));
-	if (read_file(path, src, 0, NULL, err, errlen) < 0)
+	if (read_file(path, src, 0, NULL, error_r) < 0)
 		return -1;
 	/* libconfuse accepts a section left open at the end of the text. */
 	if (src->open_braces->len > 0) {
@@ -226,7 +227,7 @@ mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *er
 		mxp_policy_source_where(
 			src, (int)g_array_index(src->open_braces, guint, src->open_braces->len - 1),
 			where, sizeof(where));
-		snprintf(err, errlen, "%s: this { is never closed", where);
+		mxp_error_set(error_r, "%s: this { is never closed", where);
 		return -1;
 	}
 	return 0;

@@ -18,9 +18,8 @@ struct mxp_policy_source {
 	GArray *open_braces; /* guint output line of each { not yet closed */
 };
 
-/* mxp_policy_source_read - 0, or -1 with "FILE:LINE: why" in err */
-int mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char *err,
-			   size_t errlen);
+/* mxp_policy_source_read - 0, or -1 with "FILE:LINE: why" in error_r */
+int mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char **error_r);
 void mxp_policy_source_free(struct mxp_policy_source *src);
 /* mxp_policy_source_where - "FILE:LINE" for a 1-based line of text */
 void mxp_policy_source_where(const struct mxp_policy_source *src, int line, char *buf, size_t len);

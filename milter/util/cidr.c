@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <glib.h>
+
 #include "util/cidr.h"
+#include "util/error.h"
 
 /* parse_addr - textual address to family and bytes */
 static int
@@ -37,7 +40,7 @@ parse_addr(const char *text, int *family_r, unsigned char *addr_r)
 
 /* mxp_cidr_parse - network text to struct; host bits must be zero */
 int
-mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, const char **error_r)
+mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, char **error_r)
 {
 	char buf[64];
 	const char *slash = strchr(text, '/');
@@ -46,13 +49,13 @@ mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, const char **error_r)
 
 	memset(net_r, 0, sizeof(*net_r));
 	if (alen == 0 || alen >= sizeof(buf)) {
-		*error_r = "not an IP address";
+		mxp_error_set(error_r, "not an IP address");
 		return -1;
 	}
 	memcpy(buf, text, alen);
 	buf[alen] = '\0';
 	if (parse_addr(buf, &net_r->family, net_r->addr) < 0) {
-		*error_r = "not an IP address";
+		mxp_error_set(error_r, "not an IP address");
 		return -1;
 	}
 	max = net_r->family == AF_INET ? 32 : 128;
@@ -62,20 +65,21 @@ mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, const char **error_r)
 		unsigned long p;
 
 		if (slash[1] < '0' || slash[1] > '9') {
-			*error_r = "prefix length is not a number";
+			mxp_error_set(error_r, "prefix length is not a number");
 			return -1;
 		}
 		p = strtoul(slash + 1, &end, 10);
 		if (*end != '\0' || p > max) {
-			*error_r = net_r->family == AF_INET ? "prefix length must be 0..32"
-							    : "prefix length must be 0..128";
+			mxp_error_set(error_r, "%s",
+				      net_r->family == AF_INET ? "prefix length must be 0..32"
+							       : "prefix length must be 0..128");
 			return -1;
 		}
 		net_r->prefix = (unsigned)p;
 	}
 	for (unsigned bit = net_r->prefix; bit < max; bit++) {
 		if (net_r->addr[bit / 8] & (0x80 >> (bit % 8))) {
-			*error_r = "address has bits set beyond the prefix length";
+			mxp_error_set(error_r, "address has bits set beyond the prefix length");
 			return -1;
 		}
 	}

@@ -14,7 +14,7 @@ struct mxp_cidr {
 };
 
 /* mxp_cidr_parse - "192.0.2.0/24", "2001:db8::/32" or a bare address */
-int mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, const char **error_r);
+int mxp_cidr_parse(const char *text, struct mxp_cidr *net_r, char **error_r);
 /* mxp_cidr_format - canonical "addr/prefix" into buf */
 void mxp_cidr_format(const struct mxp_cidr *net, char *buf, size_t len);
 /* mxp_cidr_match - is the textual address addr inside net */

@@ -15,10 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/error.h"
 #include "util/thread_stack.h"
 
 int
-mxp_thread_stack_set(size_t bytes, char *err, size_t errlen)
+mxp_thread_stack_set(size_t bytes, char **error_r)
 {
 	pthread_attr_t attr;
 	int rc;
@@ -31,8 +32,8 @@ mxp_thread_stack_set(size_t bytes, char *err, size_t errlen)
 		pthread_attr_destroy(&attr);
 	}
 	if (rc != 0) {
-		snprintf(err, errlen, "cannot set the thread stack size to %zu bytes: %s", bytes,
-			 strerror(rc));
+		mxp_error_set(error_r, "cannot set the thread stack size to %zu bytes: %s", bytes,
+			      strerror(rc));
 		return -1;
 	}
 	return 0;

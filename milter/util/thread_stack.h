@@ -14,7 +14,7 @@
  */
 #define MXP_THREAD_STACK_SIZE (4u << 20)
 
-/* mxp_thread_stack_set - for threads created from now on; -1 with err */
-int mxp_thread_stack_set(size_t bytes, char *err, size_t errlen);
+/* mxp_thread_stack_set - for threads created from now on; -1 with error_r */
+int mxp_thread_stack_set(size_t bytes, char **error_r);
 
 #endif
