@@ -195,7 +195,7 @@ def parse_findings(items):
 
 
 def sign(args, msg):
-    key = read_key(args.key[0])
+    key = read_key(args.key[-1])
     findings = parse_findings(args.finding)
     if args.v1:
         terms = {"host": args.host, "tier": args.tier, "policy": args.policy,
@@ -319,7 +319,7 @@ def verify(args, msg):
 def main():
     ap = argparse.ArgumentParser(description="forge or check X-MXParity stamps (v=2, or v=1)")
     ap.add_argument("--key", action="append", default=[],
-                    help="key file (sign: the first; --verify: every key the verifier knows)")
+                    help="key file (sign, --kid: the last one given; --verify: every key the verifier knows)")
     ap.add_argument("--host")
     ap.add_argument("--tier")
     ap.add_argument("--policy", help="sha256:HEX (--verify: the verifier's digest)")
@@ -354,7 +354,7 @@ def main():
 
     if args.kid:
         need("key")
-        print(kid_of(read_key(args.key[0])))
+        print(kid_of(read_key(args.key[-1])))
         return 0
     need("eml")
     msg = read_message(args.eml, args.sink)
