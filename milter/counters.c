@@ -25,6 +25,8 @@ static const char *const counter_names[MXP_CNT_MAX] = {
 	[MXP_CNT_RELAY_VERIFIED] = "relay_verified",
 	[MXP_CNT_UNFILTERED_RELAY] = "unfiltered_relay",
 	[MXP_CNT_DRIFT] = "drift",
+	[MXP_CNT_STAMP_STALE] = "stamp_stale",
+	[MXP_CNT_STAMP_REPLAYED] = "stamp_replayed",
 };
 
 void

@@ -23,6 +23,8 @@ enum mxp_counter {
 	MXP_CNT_RELAY_VERIFIED,	  /* relayed by a peer whose stamp verified */
 	MXP_CNT_UNFILTERED_RELAY, /* relayed by a peer without a valid stamp */
 	MXP_CNT_DRIFT,		  /* relayed by a peer running another policy */
+	MXP_CNT_STAMP_STALE,	  /* a peer's stamp older than max_age */
+	MXP_CNT_STAMP_REPLAYED,	  /* a peer's stamp made for another sender, recipients or headers */
 	MXP_CNT_MAX
 };
 

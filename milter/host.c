@@ -1,11 +1,13 @@
 /*
- * host.c - binds struct mxp_host to the core's config, result and log code.
+ * host.c - binds struct mxp_host to the core's config, result, log and
+ * DNS code.
  */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "dns.h"
 #include "host.h"
 #include "log.h"
 #include "modcfg.h"
@@ -25,17 +27,26 @@ host_set_reply(struct mxp_result *res, const char *rcode, const char *xcode, con
 	mxp_result_set_reply(res, rcode, xcode, "%s", text);
 }
 
-/* host_set_token - varargs trampoline */
-static void __attribute__((format(printf, 2, 3)))
-host_set_token(struct mxp_result *res, const char *fmt, ...)
+/* host_add_finding - varargs trampoline */
+static int __attribute__((format(printf, 4, 5)))
+host_add_finding(struct mxp_result *res, const char *key, unsigned flags, const char *fmt, ...)
 {
-	char text[160];
+	char text[MXP_FINDING_VALUE_MAX + 1];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	mxp_result_set_token(res, "%s", text);
+	return mxp_result_add_finding(res, key, flags, text);
+}
+
+/* host_peer_finding - the event's session knows the verified stamp */
+static const char *
+host_peer_finding(const struct mxp_event *ev, const char *key)
+{
+	if (ev == NULL || ev->core == NULL || key == NULL)
+		return NULL;
+	return mxp_session_peer_finding(ev->core, key);
 }
 
 /* host_log - varargs trampoline */
@@ -74,7 +85,8 @@ host_progress(struct mxp_event *ev)
 }
 
 const struct mxp_host mxp_host_api = {
-	.abi = MXP_MODULE_ABI,
+	.abi_major = MXP_MODULE_ABI_MAJOR,
+	.abi_minor = MXP_MODULE_ABI_MINOR,
 	.cfg_string = mxp_cfg_string,
 	.cfg_int = mxp_cfg_int,
 	.cfg_bool = mxp_cfg_bool,
@@ -82,11 +94,17 @@ const struct mxp_host mxp_host_api = {
 	.cfg_list_item = mxp_cfg_list_item,
 	.cfg_for_domain = mxp_cfg_for_domain,
 	.set_reply = host_set_reply,
-	.set_token = host_set_token,
+	.add_finding = host_add_finding,
+	.peer_finding = host_peer_finding,
+	.add_auth_result = mxp_result_add_auth_result,
 	.add_header = mxp_result_add_header,
 	.remove_header = mxp_result_remove_header,
 	.set_quarantine = mxp_result_set_quarantine,
 	.log = host_log,
 	.progress = host_progress,
 	.checking = host_checking,
+	.dns_get = mxp_dns_get,
+	.dns_put = mxp_dns_put,
+	.dns_query = mxp_dns_query,
+	.dns_answer_free = mxp_dns_answer_free,
 };

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "modreg.h"
 #include "policy.h"
+#include "result.h"
 
 static GPtrArray *registry;
 static char *registry_dir;
@@ -44,13 +45,25 @@ mxp_modreg_check(const struct mxp_module *mod, const char *expected_name)
 {
 	static _Thread_local char why[256];
 
-	if (mod->abi != MXP_MODULE_ABI) {
-		snprintf(why, sizeof(why), "module ABI %u, this mxparity needs ABI %u", mod->abi,
-			 MXP_MODULE_ABI);
+	/* abi_major is the first member in every ABI, so an old module's version reads right. */
+	if (mod->abi_major != MXP_MODULE_ABI_MAJOR) {
+		snprintf(why, sizeof(why),
+			 "module built for ABI %u, this mxparity has ABI %u.%u: rebuild it against "
+			 "this version's <mxparity/module.h>",
+			 mod->abi_major, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
+		return why;
+	}
+	if (mod->abi_minor > MXP_MODULE_ABI_MINOR) {
+		snprintf(why, sizeof(why),
+			 "module built for ABI %u.%u, newer than this mxparity's %u.%u: upgrade "
+			 "mxparity or rebuild the module",
+			 mod->abi_major, mod->abi_minor, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR);
 		return why;
 	}
 	if (mod->name == NULL || mod->init == NULL || mod->destroy == NULL)
 		return "module struct lacks name, init or destroy";
+	if (!mxp_finding_key_ok(mod->name))
+		return "module name must be 1 to 32 of a-z, 0-9, '_' and '-'";
 	if (expected_name != NULL && strcmp(mod->name, expected_name) != 0) {
 		snprintf(why, sizeof(why), "module calls itself '%s' but its file is named '%s'",
 			 mod->name, expected_name);

@@ -1,17 +1,20 @@
 /*
  * parity.c - the tier protocol for one message.  Every X-MXParity header
  * that arrives is removed: only the one a peer adds on a relay hop may be
- * believed, and only once its HMAC, its body hash and its policy digest
- * check out.  Otherwise the message is filtered again in full, for the
- * original client named in the Received header the peer added.
+ * believed, and only once its mac, its key, its body hash, its age, the
+ * envelope and header fields it was made for, and its policy digest check
+ * out.  Otherwise the message is filtered again in full, for the original
+ * client named in the Received header the peer added.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <glib.h>
 #include <openssl/evp.h>
@@ -24,7 +27,23 @@
 
 /* Our own MTA's Received header and the peer's: nothing below them counts. */
 #define KEPT_RECEIVED 2
-#define MAX_KEPT_VALUE 4096
+#define MAX_KEPT_VALUE (64 * 1024)
+/* A stamp from the future by more than this is not believed either. */
+#define MAX_CLOCK_AHEAD 300
+/* Instances of one bound field that are hashed; more are hostile. */
+#define MAX_BOUND_INSTANCES 64
+
+/*
+ * The header fields that decide how the body is read and shown: a stamp
+ * made for one set of them says nothing about a message with another.
+ * The relay hop itself leaves them alone.
+ */
+static const char *const bound_fields[] = {
+	"content-type", "content-transfer-encoding", "mime-version", "from", "sender",
+	"reply-to",	"to",			     "cc",	     "subject", "date",
+	"message-id",
+};
+#define NBOUND G_N_ELEMENTS(bound_fields)
 
 struct mxp_parity {
 	const struct mxp_policy *pol;
@@ -32,10 +51,12 @@ struct mxp_parity {
 	char client_addr[64];
 	EVP_MD_CTX *body; /* NULL without a key */
 	char bh[65];
-	char *stamp_value; /* the first stamp of a relay hop */
+	GPtrArray *bound[NBOUND]; /* canonical values of each bound field, in order */
+	char *stamp_value;	  /* the first stamp of a relay hop */
 	char *received[KEPT_RECEIVED];
 	unsigned nreceived;
 	const char *outcome;
+	bool have_stamp;
 	struct mxp_stamp stamp;
 	struct mxp_received orig;
 	struct mxp_relay relay;
@@ -69,13 +90,56 @@ mxp_parity_free(struct mxp_parity *p)
 	g_free(p->stamp_value);
 	for (unsigned i = 0; i < p->nreceived; i++)
 		g_free(p->received[i]);
+	for (size_t i = 0; i < NBOUND; i++)
+		if (p->bound[i] != NULL)
+			g_ptr_array_free(p->bound[i], TRUE);
+	mxp_stamp_clear(&p->stamp);
 	g_free(p);
+}
+
+/* canon_value - unfolded, runs of white space as one space, trimmed */
+static char *
+canon_value(const char *value)
+{
+	GString *out = g_string_new(NULL);
+	bool space = false;
+
+	for (const char *v = value; *v != '\0'; v++) {
+		if (*v == '\r' || *v == '\n')
+			continue;
+		if (*v == ' ' || *v == '\t') {
+			space = true;
+			continue;
+		}
+		if (space && out->len > 0)
+			g_string_append_c(out, ' ');
+		space = false;
+		g_string_append_c(out, *v);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* note_bound - keep the canonical value of a bound field */
+static void
+note_bound(struct mxp_parity *p, const char *name, const char *value)
+{
+	for (size_t i = 0; i < NBOUND; i++) {
+		if (g_ascii_strcasecmp(name, bound_fields[i]) != 0)
+			continue;
+		if (p->bound[i] == NULL)
+			p->bound[i] = g_ptr_array_new_with_free_func(g_free);
+		if (p->bound[i]->len < MAX_BOUND_INSTANCES)
+			g_ptr_array_add(p->bound[i], canon_value(value));
+		return;
+	}
 }
 
 bool
 mxp_parity_header(struct mxp_parity *p, const char *name, const char *value, unsigned index,
 		  struct mxp_result *core)
 {
+	if (p->body != NULL)
+		note_bound(p, name, value);
 	if (g_ascii_strcasecmp(name, "Received") == 0) {
 		if (p->peer != NULL && p->nreceived < KEPT_RECEIVED)
 			p->received[p->nreceived++] = g_strndup(value, MXP_RECEIVED_MAX_LEN);
@@ -99,6 +163,19 @@ mxp_parity_body(struct mxp_parity *p, const unsigned char *chunk, size_t len)
 		EVP_DigestUpdate(p->body, chunk, len);
 }
 
+/* hex - n bytes as lower-case hex into out[2n + 1] */
+static void
+hex(const unsigned char *md, unsigned n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 /* body_hash - the hex SHA-256 of the body, finished once */
 static const char *
 body_hash(struct mxp_parity *p)
@@ -106,11 +183,28 @@ body_hash(struct mxp_parity *p)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (p->bh[0] == '\0' && p->body != NULL && EVP_DigestFinal_ex(p->body, md, &n) == 1) {
-		for (unsigned i = 0; i < n && i < 32; i++)
-			snprintf(p->bh + 2 * i, 3, "%02x", md[i]);
-	}
+	if (p->bh[0] == '\0' && p->body != NULL && EVP_DigestFinal_ex(p->body, md, &n) == 1 &&
+	    n == 32)
+		hex(md, n, p->bh);
 	return p->bh;
+}
+
+/* header_hash - the hex SHA-256 of the bound fields (stamp.h) into out[65] */
+static void
+header_hash(const struct mxp_parity *p, char *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	GString *text = g_string_new(NULL);
+
+	for (size_t i = 0; i < NBOUND; i++)
+		for (guint j = 0; p->bound[i] != NULL && j < p->bound[i]->len; j++)
+			g_string_append_printf(text, "%s:%s\r\n", bound_fields[i],
+					       (const char *)p->bound[i]->pdata[j]);
+	out[0] = '\0';
+	if (EVP_Digest(text->str, text->len, md, &n, EVP_sha256(), NULL) == 1 && n == 32)
+		hex(md, n, out);
+	g_string_free(text, TRUE);
 }
 
 /* same_address - two textual addresses name the same host */
@@ -148,69 +242,155 @@ find_original_client(struct mxp_parity *p)
 	}
 }
 
+/* key_by_id - the policy's key with this id, or NULL */
+static const struct mxp_parity_key *
+key_by_id(const struct mxp_policy *pol, const char *kid)
+{
+	for (size_t i = 0; i < pol->nparity_keys; i++)
+		if (strcmp(pol->parity_keys[i].kid, kid) == 0)
+			return &pol->parity_keys[i];
+	return NULL;
+}
+
+/* stamp_from - the envelope sender as a stamp field */
+static void
+stamp_from(char *field, size_t size, const char *mail_from)
+{
+	mxp_stamp_set(field, size, mail_from);
+	if (field[0] == '\0')
+		g_strlcpy(field, "<>", size);
+}
+
+/* stale - older than max_age, or from too far in the future */
+static bool
+stale(const struct mxp_parity *p)
+{
+	long long ts = strtoll(p->stamp.ts, NULL, 10), now = (long long)time(NULL);
+
+	return now - ts > p->pol->parity_max_age || ts - now > MAX_CLOCK_AHEAD;
+}
+
+/* recipients_stamped - every recipient of this transaction is one the stamp was made for */
+static bool
+recipients_stamped(const struct mxp_parity *p, const struct mxp_parity_key *k,
+		   const struct mxp_parity_envelope *env)
+{
+	char tag[MXP_STAMP_TAG_LEN + 1];
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		mxp_stamp_rcpt_tag(k->key, k->len, env->rcpts[i], tag);
+		if (!mxp_stamp_has_tag(&p->stamp, tag))
+			return false;
+	}
+	return true;
+}
+
+/* unfiltered - log why the peer's stamp is not believed, and say so */
+static const char *
+unfiltered(const struct mxp_parity *p, const char *outcome, const char *why)
+{
+	mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (%s)", p->peer->name, why);
+	return outcome;
+}
+
 /* verify_stamp - the outcome for the peer's stamp, logged */
 static const char *
-verify_stamp(struct mxp_parity *p)
+verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 {
-	const char *peer = p->peer->name;
-	char ours[72];
+	const struct mxp_parity_key *k;
+	char ours[72], from[sizeof(p->stamp.from)], hdr[65], why[300];
+	enum mxp_stamp_parsed parsed;
 
-	if (p->pol->parity_key == NULL) {
-		mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (no parity key in the policy)",
-			peer);
-		return "no-key";
+	if (p->pol->parity_key == NULL)
+		return unfiltered(p, "no-key", "no parity key in the policy");
+	if (p->stamp_value == NULL)
+		return unfiltered(p, "no-stamp", "no stamp");
+	parsed = mxp_stamp_parse(p->stamp_value, &p->stamp);
+	if (parsed == MXP_STAMP_V1)
+		return unfiltered(p, "v1-stamp", "v=1 stamp");
+	if (parsed != MXP_STAMP_OK)
+		return unfiltered(p, "bad-mac", "bad mac");
+	p->have_stamp = true;
+	k = key_by_id(p->pol, p->stamp.kid);
+	if (k == NULL) {
+		snprintf(why, sizeof(why), "unknown key %s", p->stamp.kid);
+		return unfiltered(p, "unknown-key", why);
 	}
-	if (p->stamp_value == NULL) {
-		mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (no stamp)", peer);
-		return "no-stamp";
+	if (!mxp_stamp_verify(&p->stamp, k->key, k->len))
+		return unfiltered(p, "bad-mac", "bad mac");
+	if (g_ascii_strcasecmp(p->stamp.host, p->peer->name) != 0) {
+		snprintf(why, sizeof(why), "stamp of %s", p->stamp.host);
+		return unfiltered(p, "other-host", why);
 	}
-	if (!mxp_stamp_parse(p->stamp_value, &p->stamp) ||
-	    !mxp_stamp_verify(&p->stamp, p->pol->parity_key, p->pol->parity_key_len)) {
-		mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (bad mac)", peer);
-		return "bad-mac";
-	}
-	if (g_ascii_strcasecmp(p->stamp.host, peer) != 0) {
-		mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (stamp of %s)", peer,
-			p->stamp.host);
-		return "other-host";
-	}
-	if (strcmp(p->stamp.bh, body_hash(p)) != 0) {
-		mxp_log(LOG_WARNING, "parity: unfiltered relay from %s (body hash mismatch)", peer);
-		return "body-mismatch";
-	}
+	if (strcmp(p->stamp.bh, body_hash(p)) != 0)
+		return unfiltered(p, "body-mismatch", "body hash mismatch");
+	if (stale(p))
+		return unfiltered(p, "stale", "stale stamp");
+	stamp_from(from, sizeof(from), env->mail_from);
+	if (strcmp(p->stamp.from, from) != 0)
+		return unfiltered(p, "sender-differs", "sender differs");
+	if (!recipients_stamped(p, k, env))
+		return unfiltered(p, "recipients-differ", "recipients differ");
+	header_hash(p, hdr);
+	if (strcmp(p->stamp.hdr, hdr) != 0)
+		return unfiltered(p, "headers-differ", "headers differ");
 	snprintf(ours, sizeof(ours), "sha256:%s", p->pol->digest);
 	if (strcmp(p->stamp.policy, ours) != 0) {
-		mxp_log(LOG_WARNING, "parity: policy drift %s %s != ours %s", peer, p->stamp.policy,
-			ours);
+		mxp_log(LOG_WARNING, "parity: policy drift %s %s != ours %s", p->peer->name,
+			p->stamp.policy, ours);
 		return "drift";
 	}
-	mxp_log(LOG_INFO, "parity: verified stamp from %s", peer);
+	mxp_log(LOG_INFO, "parity: verified stamp from %s", p->peer->name);
 	return "verified";
 }
 
+/* count_outcome - the counters of a relay hop's outcome */
+static void
+count_outcome(const char *outcome)
+{
+	if (strcmp(outcome, "verified") == 0) {
+		mxp_counter_add(MXP_CNT_RELAY_VERIFIED, 1);
+		return;
+	}
+	if (strcmp(outcome, "drift") == 0) {
+		mxp_counter_add(MXP_CNT_DRIFT, 1);
+		return;
+	}
+	mxp_counter_add(MXP_CNT_UNFILTERED_RELAY, 1);
+	if (strcmp(outcome, "stale") == 0)
+		mxp_counter_add(MXP_CNT_STAMP_STALE, 1);
+	else if (strcmp(outcome, "sender-differs") == 0 ||
+		 strcmp(outcome, "recipients-differ") == 0 || strcmp(outcome, "headers-differ") == 0)
+		mxp_counter_add(MXP_CNT_STAMP_REPLAYED, 1);
+}
+
 const struct mxp_relay *
-mxp_parity_check(struct mxp_parity *p)
+mxp_parity_check(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 {
 	if (p->peer == NULL)
 		return NULL;
 	if (p->outcome != NULL)
 		return &p->relay;
-	p->outcome = verify_stamp(p);
+	p->outcome = verify_stamp(p, env);
+	count_outcome(p->outcome);
 	if (strcmp(p->outcome, "verified") == 0) {
-		mxp_counter_add(MXP_CNT_RELAY_VERIFIED, 1);
 		p->relay.verified = true;
-		p->relay.spf = p->stamp.spf;
-		p->relay.av = p->stamp.av;
 		p->relay.stamp_host = p->stamp.host;
 		p->relay.client_addr = p->stamp.client;
 		p->relay.client_family = strchr(p->stamp.client, ':') ? AF_INET6 : AF_INET;
 		p->relay.helo = p->stamp.helo;
 		return &p->relay;
 	}
-	mxp_counter_add(strcmp(p->outcome, "drift") == 0 ? MXP_CNT_DRIFT : MXP_CNT_UNFILTERED_RELAY,
-			1);
 	find_original_client(p);
 	return &p->relay;
+}
+
+const char *
+mxp_parity_peer_finding(const struct mxp_parity *p, const char *key)
+{
+	if (p == NULL || !p->relay.verified)
+		return NULL;
+	return mxp_stamp_finding(&p->stamp, key);
 }
 
 void
@@ -222,9 +402,17 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
 
 	if (p->pol->parity_key == NULL || p->body == NULL || body_hash(p)[0] == '\0')
 		return;
+	if (f->env.nrcpts > MXP_STAMP_MAX_RCPTS) {
+		mxp_log(LOG_NOTICE, "parity: %zu recipients are more than a stamp holds (%d): "
+				    "the next tier filters the message again",
+			f->env.nrcpts, MXP_STAMP_MAX_RCPTS);
+		return;
+	}
+	g_strlcpy(st.kid, p->pol->parity_keys[0].kid, sizeof(st.kid));
 	mxp_stamp_set(st.host, sizeof(st.host), f->own_host);
 	mxp_stamp_set(st.tier, sizeof(st.tier), f->own_tier);
 	snprintf(st.policy, sizeof(st.policy), "sha256:%s", p->pol->digest);
+	snprintf(st.ts, sizeof(st.ts), "%lld", (long long)time(NULL));
 	/* On a relay hop the message's client is the original one, as far as known. */
 	if (p->peer != NULL) {
 		mxp_stamp_set(st.client, sizeof(st.client),
@@ -234,25 +422,26 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f,
 		mxp_stamp_set(st.client, sizeof(st.client), f->client_addr);
 		mxp_stamp_set(st.helo, sizeof(st.helo), f->helo);
 	}
-	mxp_stamp_set(st.from, sizeof(st.from), f->mail_from);
-	mxp_stamp_set(st.spf, sizeof(st.spf), f->spf);
-	mxp_stamp_set(st.av, sizeof(st.av), f->av);
+	stamp_from(st.from, sizeof(st.from), f->env.mail_from);
+	mxp_stamp_set_rcpts(&st, p->pol->parity_key, p->pol->parity_key_len, f->env.rcpts,
+			    f->env.nrcpts);
+	header_hash(p, st.hdr);
+	for (size_t i = 0; i < f->nfindings; i++)
+		if (!mxp_stamp_add_finding(&st, f->findings[i]->key, f->findings[i]->value))
+			mxp_log(LOG_WARNING, "parity: finding %s not stamped (repeated, or more "
+					     "than %d findings)",
+				f->findings[i]->key, MXP_STAMP_MAX_FINDINGS);
 	/* Every field must say something: an empty one would not parse. */
 	if (st.client[0] == '\0')
 		g_strlcpy(st.client, "unknown", sizeof(st.client));
 	if (st.helo[0] == '\0')
 		g_strlcpy(st.helo, "unknown", sizeof(st.helo));
-	if (st.from[0] == '\0')
-		g_strlcpy(st.from, "<>", sizeof(st.from));
-	if (st.spf[0] == '\0')
-		g_strlcpy(st.spf, "none", sizeof(st.spf));
-	if (st.av[0] == '\0')
-		g_strlcpy(st.av, "none", sizeof(st.av));
 	g_strlcpy(st.bh, p->bh, sizeof(st.bh));
 	value = mxp_stamp_format(&st, p->pol->parity_key, p->pol->parity_key_len);
 	if (value != NULL)
-		mxp_result_add_header(core, MXP_STAMP_HEADER, value);
+		mxp_result_add_header_raw(core, MXP_STAMP_HEADER, value);
 	g_free(value);
+	mxp_stamp_clear(&st);
 }
 
 const char *

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <glib.h>
 #include <mxparity/module.h>
 
 #include "policy.h"
@@ -27,25 +28,39 @@ void mxp_parity_free(struct mxp_parity *p);
  * mxp_parity_header - see every header: an X-MXParity one is removed
  * through core (and kept for verification on a relay hop); true when it
  * was one, which then goes no further.  The first Received headers of a
- * relay hop are kept to find the original client.
+ * relay hop are kept to find the original client, and the fields that
+ * decide how the body is read are hashed.
  */
 bool mxp_parity_header(struct mxp_parity *p, const char *name, const char *value,
 		       unsigned index, struct mxp_result *core);
 /* mxp_parity_body - the body as received, for its hash */
 void mxp_parity_body(struct mxp_parity *p, const unsigned char *chunk, size_t len);
 
+/* The envelope of the message, as this host received it. */
+struct mxp_parity_envelope {
+	const char *mail_from; /* without <>, "" for the null sender */
+	const char *const *rcpts;
+	size_t nrcpts;
+};
+
 /*
  * mxp_parity_check - at end of message, before the modules' eom: on a
- * relay hop, verify the peer's stamp, log and count the outcome, and say
- * what the modules may rely on; NULL on any other hop.
+ * relay hop, verify the peer's stamp against the message, log and count
+ * the outcome, and say what the modules may rely on; NULL on any other hop.
  */
-const struct mxp_relay *mxp_parity_check(struct mxp_parity *p);
+const struct mxp_relay *mxp_parity_check(struct mxp_parity *p,
+					 const struct mxp_parity_envelope *env);
+
+/* mxp_parity_peer_finding - the verified stamp's finding for key, or NULL */
+const char *mxp_parity_peer_finding(const struct mxp_parity *p, const char *key);
 
 /* What this host found, for its own stamp. */
 struct mxp_parity_findings {
 	const char *own_host, *own_tier;
-	const char *client_addr, *helo, *mail_from; /* of this connection */
-	const char *spf, *av;			     /* the modules' results, or NULL */
+	const char *client_addr, *helo; /* of this connection */
+	struct mxp_parity_envelope env;
+	const struct mxp_finding *const *findings; /* every module's, in module order */
+	size_t nfindings;
 };
 
 /* mxp_parity_stamp - add this host's stamp through core (no key: nothing) */

@@ -33,16 +33,16 @@ struct mxp_final {
 	GPtrArray *removals;  /* const struct mxp_header_edit *, safe order */
 	GPtrArray *additions; /* const struct mxp_header_edit *, in module order */
 	const char *quarantine;
-	char summary[1536]; /* the summary line, without the queue id */
+	char *summary; /* the summary line, without the queue id */
 };
 
 /* mxp_session_new - takes a reference to pol for the session's life */
 struct mxp_session *mxp_session_new(struct mxp_policy *pol, const char *client_name,
 				    const char *client_addr, int family);
+/* mxp_session_policy - the snapshot the session pinned */
+const struct mxp_policy *mxp_session_policy(const struct mxp_session *s);
 /* mxp_session_free - ends any open message as aborted, then the connection */
 void mxp_session_free(struct mxp_session *s);
-const struct mxp_policy *mxp_session_policy(const struct mxp_session *s);
-const char *mxp_session_hop(const struct mxp_session *s);
 
 void mxp_session_connect(struct mxp_session *s, struct mxp_outcome *out);
 void mxp_session_helo(struct mxp_session *s, const char *helo, struct mxp_outcome *out);
@@ -68,5 +68,7 @@ void mxp_session_progress(struct mxp_session *s);
 /* mxp_session_set_queue_id - as soon as the MTA names the message */
 void mxp_session_set_queue_id(struct mxp_session *s, const char *queue_id);
 const char *mxp_session_queue_id(const struct mxp_session *s);
+/* mxp_session_peer_finding - the verified peer stamp's finding for key, or NULL */
+const char *mxp_session_peer_finding(const struct mxp_session *s, const char *key);
 
 #endif

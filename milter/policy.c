@@ -24,6 +24,7 @@
 #include "parity_key.h"
 #include "policy.h"
 #include "policy_source.h"
+#include "stamp.h"
 
 /* What the libconfuse callbacks need; parsing runs on one thread at a time per ctx. */
 struct parse_ctx {
@@ -36,6 +37,7 @@ struct parse_ctx {
 	GHashTable *domain_lines; /* domain title -> line of its closing brace */
 	unsigned char *parity_key; /* read while parsing, where the line is known */
 	size_t parity_key_len;
+	GArray *verify_keys; /* struct mxp_parity_key, of verify_key_files */
 };
 
 static _Thread_local struct parse_ctx *parse_ctx;
@@ -182,6 +184,15 @@ validate_nonneg(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* validate_positive - integers that must be at least 1 */
+static int
+validate_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (cfg_opt_getnint(opt, cfg_opt_size(opt) - 1) < 1)
+		return fail_at(cfg->line, "%s must be positive", opt->name);
+	return 0;
+}
+
 /* validate_host - an mx host needs a tier and addresses */
 static int
 validate_host(cfg_t *cfg, cfg_opt_t *opt)
@@ -255,6 +266,42 @@ validate_parity_key(cfg_t *cfg, cfg_opt_t *opt)
 		rc = fail_at(cfg->line, "parity key_file = \"%s\": %s", name, why);
 	g_free(path);
 	return rc;
+}
+
+/* free_key_array - wipe the keys of a GArray of struct mxp_parity_key */
+static void
+free_key_array(GArray *keys)
+{
+	if (keys == NULL)
+		return;
+	for (guint i = 0; i < keys->len; i++) {
+		struct mxp_parity_key *k = &g_array_index(keys, struct mxp_parity_key, i);
+
+		mxp_parity_key_free(k->key, k->len);
+	}
+	g_array_free(keys, TRUE);
+}
+
+/* validate_verify_keys - every key that only verifies must load like the signing one */
+static int
+validate_verify_keys(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char why[300];
+
+	free_key_array(parse_ctx->verify_keys);
+	parse_ctx->verify_keys = g_array_new(FALSE, TRUE, sizeof(struct mxp_parity_key));
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		const char *name = cfg_opt_getnstr(opt, i);
+		char *path = resolve_path(name);
+		struct mxp_parity_key k = { 0 };
+		int rc = mxp_parity_key_load(path, &k.key, &k.len, why, sizeof(why));
+
+		g_free(path);
+		if (rc < 0)
+			return fail_at(cfg->line, "parity verify_key_files \"%s\": %s", name, why);
+		g_array_append_val(parse_ctx->verify_keys, k);
+	}
+	return 0;
 }
 
 /* validate_parity - a parity section must name its key */
@@ -440,6 +487,8 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 	};
 	cfg_opt_t parity_opts[] = {
 		CFG_STR("key_file", NULL, CFGF_NODEFAULT),
+		CFG_STR_LIST("verify_key_files", "{}", CFGF_NONE),
+		CFG_INT("max_age", 435600, CFGF_NONE),
 		CFG_END(),
 	};
 	cfg_opt_t domain_opts[] = {
@@ -473,6 +522,8 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 	cfg_set_validate_func(cfg, "limits|max_recipients", validate_nonneg);
 	cfg_set_validate_func(cfg, "parity", validate_parity);
 	cfg_set_validate_func(cfg, "parity|key_file", validate_parity_key);
+	cfg_set_validate_func(cfg, "parity|verify_key_files", validate_verify_keys);
+	cfg_set_validate_func(cfg, "parity|max_age", validate_positive);
 	cfg_set_validate_func(cfg, "module", validate_module_section);
 	cfg_set_validate_func(cfg, "domain", validate_domain);
 	cfg_set_validate_func(cfg, "domain|module", validate_module_section);
@@ -705,10 +756,26 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	pol->limits.max_headers = cfg_getint(limits, "max_headers");
 	pol->limits.max_recipients = cfg_getint(limits, "max_recipients");
 	if (cfg_size(cfg, "parity") > 0) {
-		pol->parity_key_file = g_strdup(cfg_getstr(cfg_getsec(cfg, "parity"), "key_file"));
+		cfg_t *parity = cfg_getsec(cfg, "parity");
+		size_t nverify = parse_ctx->verify_keys != NULL ? parse_ctx->verify_keys->len : 0;
+
+		pol->parity_key_file = g_strdup(cfg_getstr(parity, "key_file"));
 		pol->parity_key = parse_ctx->parity_key;
 		pol->parity_key_len = parse_ctx->parity_key_len;
 		parse_ctx->parity_key = NULL;
+		pol->parity_max_age = cfg_getint(parity, "max_age");
+		pol->parity_keys = g_new0(struct mxp_parity_key, 1 + nverify);
+		pol->parity_keys[0].key = pol->parity_key; /* not owned twice: see policy_free */
+		pol->parity_keys[0].len = pol->parity_key_len;
+		for (size_t i = 0; i < nverify; i++)
+			pol->parity_keys[1 + i] =
+				g_array_index(parse_ctx->verify_keys, struct mxp_parity_key, i);
+		if (parse_ctx->verify_keys != NULL)
+			g_array_set_size(parse_ctx->verify_keys, 0); /* the policy owns them now */
+		pol->nparity_keys = 1 + nverify;
+		for (size_t i = 0; i < pol->nparity_keys; i++)
+			mxp_stamp_kid(pol->parity_keys[i].key, pol->parity_keys[i].len,
+				      pol->parity_keys[i].kid);
 	}
 	if (build_modules(pol, cfg) < 0)
 		return -1;
@@ -751,6 +818,9 @@ policy_free(struct mxp_policy *pol)
 	g_free(pol->hosts);
 	g_free(pol->host_names);
 	g_free(pol->trusted);
+	for (size_t i = 1; i < pol->nparity_keys; i++)
+		mxp_parity_key_free(pol->parity_keys[i].key, pol->parity_keys[i].len);
+	g_free(pol->parity_keys);
 	mxp_parity_key_free(pol->parity_key, pol->parity_key_len);
 	g_free(pol->parity_key_file);
 	g_free(pol->version);
@@ -806,6 +876,7 @@ out:
 	g_free(module_opts);
 	g_free(ctx.policy_dir);
 	mxp_parity_key_free(ctx.parity_key, ctx.parity_key_len);
+	free_key_array(ctx.verify_keys);
 	if (ctx.domain_lines != NULL)
 		g_hash_table_destroy(ctx.domain_lines);
 	mxp_policy_source_free(&src);

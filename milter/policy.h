@@ -32,6 +32,13 @@ struct mxp_policy_module {
 	bool check_authenticated;  /* runs for SMTP AUTH clients too */
 };
 
+/* A stamp key: the signing one, or one that only verifies (key rotation). */
+struct mxp_parity_key {
+	unsigned char *key;
+	size_t len;
+	char kid[17]; /* its id in stamps (stamp.h) */
+};
+
 struct mxp_limits {
 	long long max_message_size;
 	long long max_header_length;
@@ -54,8 +61,12 @@ struct mxp_policy {
 	struct mxp_limits limits;
 	long long counters_interval; /* minutes; 0 disables */
 	char *parity_key_file;	     /* as written; NULL without a parity section */
-	unsigned char *parity_key;   /* its contents: the stamp key every tier shares */
+	unsigned char *parity_key;   /* its contents: the key our stamps are signed with */
 	size_t parity_key_len;
+	/* Every key a peer's stamp may be signed with: [0] is parity_key, then verify_key_files. */
+	struct mxp_parity_key *parity_keys;
+	size_t nparity_keys;
+	long long parity_max_age; /* seconds a stamp stays valid */
 	struct mxp_policy_module *modules;
 	size_t nmodules;
 };

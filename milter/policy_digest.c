@@ -158,12 +158,14 @@ mxp_policy_digest(struct mxp_policy *pol, char *err, size_t errlen)
 			       "max_headers=%lld max_recipients=%lld\n",
 			       pol->limits.max_message_size, pol->limits.max_header_length,
 			       pol->limits.max_headers, pol->limits.max_recipients);
-	/* The key's name, not the key: the digest is logged and carried in stamps. */
-	if (pol->parity_key_file != NULL) {
-		g_string_append(out, "parity key_file ");
-		append_quoted(out, pol->parity_key_file);
-		g_string_append_c(out, '\n');
-	}
+	/*
+	 * Neither the keys nor their file names: which keys a host holds is not
+	 * how it filters, and a key rotation done host by host must not look
+	 * like policy drift.  Whether stamps are made at all, and how long they
+	 * hold, is.
+	 */
+	if (pol->parity_key_file != NULL)
+		g_string_append_printf(out, "parity max_age=%lld\n", pol->parity_max_age);
 	for (size_t i = 0; i < pol->nhosts; i++)
 		g_ptr_array_add(hosts, &pol->hosts[i]);
 	g_ptr_array_sort(hosts, compare_hosts);

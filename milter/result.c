@@ -27,6 +27,8 @@ mxp_result_init(struct mxp_result *res)
 	memset(res, 0, sizeof(*res));
 	res->edits = g_array_new(FALSE, TRUE, sizeof(struct mxp_header_edit));
 	g_array_set_clear_func(res->edits, edit_clear);
+	res->findings = g_array_new(FALSE, TRUE, sizeof(struct mxp_finding));
+	res->authres = g_ptr_array_new_with_free_func(g_free);
 }
 
 void
@@ -41,6 +43,10 @@ mxp_result_release(struct mxp_result *res)
 {
 	if (res->edits != NULL)
 		g_array_free(res->edits, TRUE);
+	if (res->findings != NULL)
+		g_array_free(res->findings, TRUE);
+	if (res->authres != NULL)
+		g_ptr_array_free(res->authres, TRUE);
 	g_free(res->quarantine);
 	memset(res, 0, sizeof(*res));
 }
@@ -101,20 +107,87 @@ mxp_result_set_reply(struct mxp_result *res, const char *rcode, const char *xcod
 	res->has_reply = true;
 }
 
-void
-mxp_result_set_token(struct mxp_result *res, const char *fmt, ...)
+bool
+mxp_finding_key_ok(const char *key)
 {
-	char raw[sizeof(res->token)];
-	va_list ap;
+	size_t n = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
-	mxp_sanitize_text(res->token, sizeof(res->token), raw);
-	/* The summary line is split on spaces: keep a token one word. */
-	for (char *p = res->token; *p != '\0'; p++)
-		if (*p == ' ')
-			*p = '_';
+	for (; key != NULL && key[n] != '\0'; n++)
+		if (!g_ascii_islower(key[n]) && !g_ascii_isdigit(key[n]) && key[n] != '_' &&
+		    key[n] != '-')
+			return false;
+	return n > 0 && n <= MXP_FINDING_KEY_MAX;
+}
+
+void
+mxp_finding_value_clean(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+
+	/* One word of the summary line and one stamp field: no separators of either. */
+	for (; src != NULL && *src != '\0' && o + 1 < len; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c == ' ')
+			dst[o++] = '_';
+		else if (c > 0x20 && c < 0x7f && c != ';' && c != '"' && c != '\\')
+			dst[o++] = (char)c;
+		else
+			dst[o++] = '?';
+	}
+	if (len > 0)
+		dst[o] = '\0';
+}
+
+int
+mxp_result_add_finding(struct mxp_result *res, const char *key, unsigned flags, const char *value)
+{
+	struct mxp_finding f = { .flags = flags };
+
+	if (!mxp_finding_key_ok(key))
+		return -1;
+	g_strlcpy(f.key, key, sizeof(f.key));
+	mxp_finding_value_clean(f.value, sizeof(f.value), value);
+	if (f.value[0] == '\0')
+		g_strlcpy(f.value, "-", sizeof(f.value));
+	for (guint i = 0; i < res->findings->len; i++) {
+		struct mxp_finding *old = &g_array_index(res->findings, struct mxp_finding, i);
+
+		if (strcmp(old->key, key) == 0) {
+			*old = f;
+			return 0;
+		}
+	}
+	g_array_append_val(res->findings, f);
+	return 0;
+}
+
+const char *
+mxp_result_finding(const struct mxp_result *res, const char *key)
+{
+	for (guint i = 0; res->findings != NULL && i < res->findings->len; i++) {
+		const struct mxp_finding *f = &g_array_index(res->findings, struct mxp_finding, i);
+
+		if (strcmp(f->key, key) == 0)
+			return f->value;
+	}
+	return NULL;
+}
+
+int
+mxp_result_add_auth_result(struct mxp_result *res, const char *method, const char *result,
+			   const char *props)
+{
+	char m[64], r[64], p[1024];
+
+	if (!mxp_finding_key_ok(method) || result == NULL || result[0] == '\0')
+		return -1;
+	mxp_finding_value_clean(m, sizeof(m), method);
+	mxp_finding_value_clean(r, sizeof(r), result);
+	mxp_sanitize_text(p, sizeof(p), props != NULL ? props : "");
+	g_ptr_array_add(res->authres, p[0] != '\0' ? g_strdup_printf("%s=%s %s", m, r, p)
+						  : g_strdup_printf("%s=%s", m, r));
+	return 0;
 }
 
 /* valid_header_name - RFC 5322 ftext */
@@ -140,6 +213,19 @@ mxp_result_add_header(struct mxp_result *res, const char *name, const char *valu
 	mxp_sanitize_text(clean, sizeof(clean), value);
 	e.name = g_strdup(name);
 	e.value = g_strdup(clean);
+	g_array_append_val(res->edits, e);
+	return 0;
+}
+
+int
+mxp_result_add_header_raw(struct mxp_result *res, const char *name, const char *value)
+{
+	struct mxp_header_edit e = { 0 };
+
+	if (!valid_header_name(name) || value == NULL)
+		return -1;
+	e.name = g_strdup(name);
+	e.value = g_strdup(value);
 	g_array_append_val(res->edits, e);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /*
  * result.h - what one module decided about one message: its verdict, an
- * SMTP reply, a log token, header changes and a quarantine reason.
+ * SMTP reply, its findings, Authentication-Results method results, header
+ * changes and a quarantine reason.
  */
 #ifndef MXP_RESULT_H
 #define MXP_RESULT_H
@@ -16,14 +17,25 @@ struct mxp_header_edit {
 	unsigned index; /* removal: 1-based among headers of that name */
 };
 
+#define MXP_FINDING_KEY_MAX 32
+#define MXP_FINDING_VALUE_MAX 128
+
+/* key=value: what a module found, for the summary line and the stamp. */
+struct mxp_finding {
+	char key[MXP_FINDING_KEY_MAX + 1];
+	char value[MXP_FINDING_VALUE_MAX + 1];
+	unsigned flags; /* MXP_FINDING_* */
+};
+
 struct mxp_result {
 	enum mxp_verdict verdict; /* most severe verdict so far this message */
 	bool has_reply;
 	char rcode[4];
 	char xcode[16];
 	char text[400];
-	char token[160];
-	GArray *edits; /* struct mxp_header_edit */
+	GArray *findings;     /* struct mxp_finding, in the order first set */
+	GPtrArray *authres;   /* char *: "method=result props" */
+	GArray *edits;	      /* struct mxp_header_edit */
 	char *quarantine;
 };
 
@@ -37,8 +49,20 @@ void mxp_result_clear_reply(struct mxp_result *res);
 
 void mxp_result_set_reply(struct mxp_result *res, const char *rcode, const char *xcode,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-void mxp_result_set_token(struct mxp_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* mxp_result_add_finding - set key to the cleaned value; -1 for a bad key */
+int mxp_result_add_finding(struct mxp_result *res, const char *key, unsigned flags,
+			   const char *value);
+/* mxp_result_finding - the value of key, or NULL */
+const char *mxp_result_finding(const struct mxp_result *res, const char *key);
+/* mxp_finding_key_ok - 1 to MXP_FINDING_KEY_MAX of [a-z0-9_-] */
+bool mxp_finding_key_ok(const char *key);
+/* mxp_finding_value_clean - printable, spaces as "_", no ';' '"' '\', bounded */
+void mxp_finding_value_clean(char *dst, size_t len, const char *src);
+/* mxp_result_add_auth_result - "method=result props" for the core's Authentication-Results */
+int mxp_result_add_auth_result(struct mxp_result *res, const char *method, const char *result,
+			       const char *props);
+/* mxp_result_add_header_raw - a header of the core's own: value kept as given (folding) */
+int mxp_result_add_header_raw(struct mxp_result *res, const char *name, const char *value);
 int mxp_result_add_header(struct mxp_result *res, const char *name, const char *value);
 int mxp_result_remove_header(struct mxp_result *res, const char *name, unsigned index);
 void mxp_result_set_quarantine(struct mxp_result *res, const char *reason);

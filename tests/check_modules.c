@@ -21,7 +21,8 @@ START_TEST(test_modules_load_from_directories)
 	e = mxp_modreg_find("testmod");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_nonnull(e->mod);
-	ck_assert_uint_eq(e->mod->abi, MXP_MODULE_ABI);
+	ck_assert_uint_eq(e->mod->abi_major, MXP_MODULE_ABI_MAJOR);
+	ck_assert_uint_le(e->mod->abi_minor, MXP_MODULE_ABI_MINOR);
 }
 END_TEST
 
@@ -34,8 +35,22 @@ START_TEST(test_abi_mismatch_is_refused)
 	e = mxp_modreg_find("badabi");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
-	ck_assert_msg(strstr(e->error, "module ABI 4, this mxparity needs ABI 3") != NULL, "%s",
-		      e->error);
+	ck_assert_msg(strstr(e->error, "module built for ABI 5, this mxparity has ABI 4.0: "
+				       "rebuild it") != NULL,
+		      "%s", e->error);
+	/* A module of the previous major (ABI 3, whose first member was its abi). */
+	e = mxp_modreg_find("oldabi");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(e->mod);
+	ck_assert_msg(strstr(e->error, "module built for ABI 3, this mxparity has ABI 4.0") != NULL,
+		      "%s", e->error);
+	/* A minor newer than ours may call services this daemon lacks. */
+	e = mxp_modreg_find("newminor");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_ptr_null(e->mod);
+	ck_assert_msg(strstr(e->error, "module built for ABI 4.1, newer than this mxparity's 4.0") !=
+			      NULL,
+		      "%s", e->error);
 	/* A policy that asks for it says why, at the line of the section. */
 	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");
 	ck_assert_msg(strstr(err, "policy.conf:7: module \"badabi\" cannot be used") != NULL, "%s",
@@ -46,7 +61,7 @@ END_TEST
 
 START_TEST(test_structural_checks)
 {
-	struct mxp_module m = { .abi = MXP_MODULE_ABI, .name = "x" };
+	struct mxp_module m = { MXP_MODULE_ABI_VERSION, .name = "x" };
 	static const struct mxp_option owns_on_error[] = {
 		{ .name = "on_error", .type = MXP_OPT_STRING }, { .name = NULL }
 	};
@@ -59,6 +74,16 @@ START_TEST(test_structural_checks)
 	m.destroy = mxp_modreg_find("testmod") ? mxp_modreg_find("testmod")->mod->destroy : NULL;
 	ck_assert_ptr_null(mxp_modreg_check(&m, NULL));
 	ck_assert_ptr_nonnull(mxp_modreg_check(&m, "y")); /* file name differs */
+	/* An older minor loads: the core reads only what that minor had. */
+	m.abi_minor = 0;
+	ck_assert_ptr_null(mxp_modreg_check(&m, NULL));
+	m.abi_minor = MXP_MODULE_ABI_MINOR + 1;
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	m.abi_minor = MXP_MODULE_ABI_MINOR;
+	/* A name is a finding key too. */
+	m.name = "Bad Name";
+	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
+	m.name = "x";
 	m.options = owns_on_error;
 	ck_assert_ptr_nonnull(mxp_modreg_check(&m, NULL));
 	m.options = no_choices;

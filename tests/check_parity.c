@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <glib.h>
 
@@ -24,87 +25,132 @@
 #define TIER_POLICY                                                                                \
 	POLICY_HEAD "parity { key_file = \"parity.key\" }\nmodule testmod { }\n"
 
-static struct mxp_stamp
-sample_stamp(void)
+/* sample_stamp - a stamp with every field set, two recipients and two findings */
+static void
+sample_stamp(struct mxp_stamp *st)
 {
-	struct mxp_stamp st = { 0 };
+	static const char *const rcpts[] = { "alice@example.com", "Bob@Example.COM" };
 
-	mxp_stamp_set(st.host, sizeof(st.host), "mx2.example.com");
-	mxp_stamp_set(st.tier, sizeof(st.tier), "backup");
-	mxp_stamp_set(st.policy, sizeof(st.policy), "sha256:"
-						     "00112233445566778899aabbccddeeff"
-						     "00112233445566778899aabbccddeeff");
-	mxp_stamp_set(st.client, sizeof(st.client), "192.0.2.1");
-	mxp_stamp_set(st.helo, sizeof(st.helo), "client.example");
-	mxp_stamp_set(st.from, sizeof(st.from), "a@example.org");
-	mxp_stamp_set(st.spf, sizeof(st.spf), "pass");
-	mxp_stamp_set(st.av, sizeof(st.av), "clean");
-	mxp_stamp_set(st.bh, sizeof(st.bh),
+	memset(st, 0, sizeof(*st));
+	mxp_stamp_kid((const unsigned char *)KEY, strlen(KEY), st->kid);
+	mxp_stamp_set(st->host, sizeof(st->host), "mx2.example.com");
+	mxp_stamp_set(st->tier, sizeof(st->tier), "backup");
+	mxp_stamp_set(st->policy, sizeof(st->policy), "sha256:"
+						       "00112233445566778899aabbccddeeff"
+						       "00112233445566778899aabbccddeeff");
+	mxp_stamp_set(st->ts, sizeof(st->ts), "1764633600");
+	mxp_stamp_set(st->client, sizeof(st->client), "192.0.2.1");
+	mxp_stamp_set(st->helo, sizeof(st->helo), "client.example");
+	mxp_stamp_set(st->from, sizeof(st->from), "a@example.org");
+	mxp_stamp_set_rcpts(st, (const unsigned char *)KEY, strlen(KEY), rcpts, 2);
+	mxp_stamp_set(st->hdr, sizeof(st->hdr),
+		      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	ck_assert(mxp_stamp_add_finding(st, "spf", "pass"));
+	ck_assert(mxp_stamp_add_finding(st, "av", "clean"));
+	mxp_stamp_set(st->bh, sizeof(st->bh),
 		      "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100");
-	return st;
 }
 
 START_TEST(test_stamp_round_trip_and_tampering)
 {
-	struct mxp_stamp st = sample_stamp(), back;
-	char *value = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
-	char *folded, *tampered;
+	struct mxp_stamp st, back;
+	char *value, *folded, *tampered, tag[MXP_STAMP_TAG_LEN + 1];
 	gchar **parts;
 
+	sample_stamp(&st);
+	value = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
 	ck_assert_ptr_nonnull(value);
-	ck_assert_msg(g_str_has_prefix(value, "v=1; host=mx2.example.com; tier=backup; policy=sha256:"),
+	ck_assert_msg(g_str_has_prefix(value, "v=2; kid="), "%s", value);
+	/* folded at term boundaries: short lines, but for a hash that fills one by itself */
+	parts = g_strsplit(value, "\n", -1);
+	ck_assert_uint_ge(g_strv_length(parts), 4);
+	for (gchar **p = parts; *p != NULL; p++)
+		ck_assert_msg(strlen(*p) + (p == parts ? strlen("X-MXParity: ") : 0) <= 80, "%s",
+			      value);
+	g_strfreev(parts);
+	/* findings sorted by key, whatever order they were added in */
+	ck_assert_msg(strstr(value, "f.av=clean;") != NULL && strstr(value, "f.spf=pass") != NULL &&
+			      strstr(value, "f.av") < strstr(value, "f.spf"),
 		      "%s", value);
-	ck_assert_msg(mxp_stamp_parse(value, &back), "%s", value);
+	ck_assert_int_eq(mxp_stamp_parse(value, &back), MXP_STAMP_OK);
 	ck_assert_str_eq(back.helo, "client.example");
+	ck_assert_str_eq(back.kid, st.kid);
+	ck_assert_str_eq(mxp_stamp_finding(&back, "av"), "clean");
+	ck_assert_ptr_null(mxp_stamp_finding(&back, "dnsbl"));
 	ck_assert(mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	/* recipients are tags, case-insensitive, and only the stamped ones */
+	mxp_stamp_rcpt_tag((const unsigned char *)KEY, strlen(KEY), "bob@example.com", tag);
+	ck_assert(mxp_stamp_has_tag(&back, tag));
+	mxp_stamp_rcpt_tag((const unsigned char *)KEY, strlen(KEY), "carol@example.com", tag);
+	ck_assert(!mxp_stamp_has_tag(&back, tag));
+	ck_assert_ptr_null(strstr(value, "alice"));
 	/* another key */
 	ck_assert(!mxp_stamp_verify(&back, (const unsigned char *)KEY "x", strlen(KEY) + 1));
-	/* folding added in transit does not matter */
+	mxp_stamp_clear(&back);
+	/* other folding added in transit does not matter */
 	parts = g_strsplit(value, "; ", -1);
 	folded = g_strjoinv(";\r\n\t", parts);
 	g_strfreev(parts);
-	ck_assert_msg(mxp_stamp_parse(folded, &back), "%s", folded);
+	ck_assert_int_eq(mxp_stamp_parse(folded, &back), MXP_STAMP_OK);
 	ck_assert(mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	mxp_stamp_clear(&back);
 	/* any changed value does */
 	tampered = g_strdup(value);
-	memcpy(strstr(tampered, "spf=pass"), "spf=fail", 8);
-	ck_assert(mxp_stamp_parse(tampered, &back));
+	memcpy(strstr(tampered, "f.spf=pass"), "f.spf=fail", 10);
+	ck_assert_int_eq(mxp_stamp_parse(tampered, &back), MXP_STAMP_OK);
 	ck_assert(!mxp_stamp_verify(&back, (const unsigned char *)KEY, strlen(KEY)));
+	mxp_stamp_clear(&back);
 	g_free(tampered);
 	g_free(folded);
 	g_free(value);
+	mxp_stamp_clear(&st);
 }
 END_TEST
 
 START_TEST(test_stamp_parse_refuses_malformed)
 {
-	struct mxp_stamp st = sample_stamp(), back;
-	char *good = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
+	struct mxp_stamp st, back;
+	char *good;
 	char *bad[] = {
 		"",
 		"v=2; host=x",
-		g_strconcat(good, "; host=again", NULL),		/* a field twice */
-		g_strconcat(good, "; colour=blue", NULL),		/* unknown field */
-		g_strconcat("v=1; host=; ", strchr(good, ';') + 2, NULL), /* empty value */
-		g_strndup(good, strlen(good) - 10),			/* mac cut short */
-		g_strconcat(good, " trailing", NULL),
-		g_strconcat(good, "; helo=\"quoted\"", NULL),
+		"v=3; host=x",
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 	};
-	GString *longhost = g_string_new("v=1; host=");
+	GString *longhost = g_string_new("v=2; host=");
 
-	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
-		ck_assert_msg(!mxp_stamp_parse(bad[i], &back), "accepted: %s", bad[i]);
+	sample_stamp(&st);
+	good = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
+	bad[3] = g_strconcat(good, "; host=again", NULL);	      /* a field twice */
+	bad[4] = g_strconcat(good, "; colour=blue", NULL);	      /* unknown field */
+	bad[5] = g_strconcat("v=2; host=; ", strchr(good, ';') + 2, NULL); /* empty value */
+	bad[6] = g_strndup(good, strlen(good) - 10);		      /* mac cut short */
+	bad[7] = g_strconcat(good, " trailing", NULL);
+	bad[8] = g_strconcat(good, "; helo=\"quoted\"", NULL);
+	bad[9] = g_strconcat(good, "; f.av=again", NULL);	      /* a finding twice */
+	bad[10] = g_strconcat(good, "; f.Bad Key=x", NULL);
+	bad[11] = g_strdup(good);
+	memcpy(strstr(bad[11], "rcpt=") + 5, "XYZ", 3); /* not a tag */
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		ck_assert_msg(mxp_stamp_parse(bad[i], &back) == MXP_STAMP_BAD, "accepted: %s",
+			      bad[i]);
+		ck_assert_ptr_null(back.rcpt);
+	}
 	/* a value longer than its field */
 	for (int i = 0; i < 300; i++)
 		g_string_append_c(longhost, 'a');
-	ck_assert(!mxp_stamp_parse(longhost->str, &back));
+	ck_assert_int_eq(mxp_stamp_parse(longhost->str, &back), MXP_STAMP_BAD);
+	/* version 1 is recognised, to be refused as replayable */
+	ck_assert_int_eq(mxp_stamp_parse("v=1; host=mx2.example.com; mac=00", &back),
+			 MXP_STAMP_V1);
 	/* without the mac: refused, it is the one field that must be there */
-	*strstr(good, "; mac=") = '\0';
-	ck_assert(!mxp_stamp_parse(good, &back));
+	*strrchr(good, ';') = '\0';
+	ck_assert_int_eq(mxp_stamp_parse(good, &back), MXP_STAMP_BAD);
 	g_string_free(longhost, TRUE);
-	for (size_t i = 2; i < G_N_ELEMENTS(bad); i++)
+	for (size_t i = 3; i < G_N_ELEMENTS(bad); i++)
 		g_free(bad[i]);
 	g_free(good);
+	mxp_stamp_clear(&st);
 }
 END_TEST
 
@@ -144,12 +190,21 @@ START_TEST(test_key_file_checked_at_load)
 	ck_assert_msg(strstr(err, "readable or writable by others (mode 0644)") != NULL, "%s", err);
 	err = fixture_policy_error(POLICY_HEAD "parity { }\n");
 	ck_assert_msg(strstr(err, "parity: key_file is required") != NULL, "%s", err);
+	write_key(KEY, 0600);
+	err = fixture_policy_error(POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n"
+					       "  verify_key_files = { \"old.key\" }\n}\n");
+	ck_assert_msg(strstr(err, "policy.conf:8: parity verify_key_files \"old.key\": No such "
+				  "file") != NULL,
+		      "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n"
+					       "  max_age = 0\n}\n");
+	ck_assert_msg(strstr(err, "max_age must be positive") != NULL, "%s", err);
 }
 END_TEST
 
-START_TEST(test_digest_names_the_key_but_not_its_contents)
+START_TEST(test_digest_leaves_the_keys_out)
 {
-	struct mxp_policy *a, *b, *c;
+	struct mxp_policy *a, *b, *c, *d, *e;
 	char da[65];
 
 	write_key(KEY, 0600);
@@ -157,14 +212,29 @@ START_TEST(test_digest_names_the_key_but_not_its_contents)
 	g_strlcpy(da, a->digest, sizeof(da));
 	ck_assert_ptr_nonnull(a->parity_key);
 	ck_assert_uint_eq(a->parity_key_len, strlen(KEY));
+	ck_assert_uint_eq(a->nparity_keys, 1);
+	/* another key, another key file, keys that only verify: a rotation is no drift */
 	write_key(KEY "-another", 0640);
 	b = fixture_policy(TIER_POLICY);
 	ck_assert_str_eq(b->digest, da);
+	ck_assert_str_ne(b->parity_keys[0].kid, a->parity_keys[0].kid);
+	ck_assert_int_eq(chmod(fixture_write("new.key", KEY "-new"), 0600), 0);
+	d = fixture_policy(POLICY_HEAD "parity {\n  key_file = \"new.key\"\n"
+				       "  verify_key_files = { \"parity.key\" }\n}\n"
+				       "module testmod { }\n");
+	ck_assert_str_eq(d->digest, da);
+	ck_assert_uint_eq(d->nparity_keys, 2);
+	/* but whether stamps are made, and how long they hold, is policy */
 	c = fixture_policy(POLICY_HEAD "module testmod { }\n");
 	ck_assert_str_ne(c->digest, da);
+	e = fixture_policy(POLICY_HEAD "parity {\n  key_file = \"new.key\"\n  max_age = 3600\n}\n"
+				       "module testmod { }\n");
+	ck_assert_str_ne(e->digest, da);
 	mxp_policy_unref(a);
 	mxp_policy_unref(b);
 	mxp_policy_unref(c);
+	mxp_policy_unref(d);
+	mxp_policy_unref(e);
 }
 END_TEST
 
@@ -205,20 +275,23 @@ edge_stamp(const char *policy_text, const char *body)
 	ck_assert_int_eq(t.verdict, MXP_CONTINUE);
 	ck_assert_msg(stamp_of(&t) != NULL, "no stamp: %s", t.summary);
 	value = g_strdup(stamp_of(&t));
-	ck_assert_msg(mxp_stamp_parse(value, &st), "%s", value);
+	ck_assert_msg(mxp_stamp_parse(value, &st) == MXP_STAMP_OK, "%s", value);
 	ck_assert_str_eq(st.host, "mx2.example.com");
 	ck_assert_str_eq(st.tier, "backup");
 	ck_assert_str_eq(st.client, "192.0.2.1");
 	ck_assert_str_eq(st.helo, "client.example");
 	ck_assert_str_eq(st.from, "sender@example.org");
 	ck_assert(mxp_stamp_verify(&st, mx2->parity_key, mx2->parity_key_len));
+	/* what the modules found travels: testmod's finding among them */
+	ck_assert_msg(mxp_stamp_finding(&st, "test") != NULL, "%s", value);
+	mxp_stamp_clear(&st);
 	mxp_policy_unref(mx2);
 	return value;
 }
 
-/* relay - mx1 receives from mx2 (127.0.0.3) a message with the given stamp and body */
+/* relay_setup - a message from mx2 (127.0.0.3) to mx1 with the given stamp and body */
 static void
-relay(struct mxp_policy *mx1, const char *stamp, const char *body, struct test_txn *t)
+relay_setup(struct test_txn *t, const char *stamp, const char *body)
 {
 	*t = (struct test_txn){ .client_ip = "127.0.0.3", .body = body };
 	t->headers[0][0] = "Received";
@@ -228,12 +301,48 @@ relay(struct mxp_policy *mx1, const char *stamp, const char *body, struct test_t
 	t->headers[1][1] = "from client.example (unknown [192.0.2.1])\r\n\tby mx2.example.com "
 			   "(Postfix) with ESMTP id 4D5E6F";
 	t->headers[2][0] = "Subject";
-	t->headers[2][1] = "relayed";
+	t->headers[2][1] = "hello"; /* as mx2 saw it */
 	if (stamp != NULL) {
 		t->headers[3][0] = "X-MXParity";
 		t->headers[3][1] = stamp;
 	}
+}
+
+/* relay - mx1 receives from mx2 a message with the given stamp and body */
+static void
+relay(struct mxp_policy *mx1, const char *stamp, const char *body, struct test_txn *t)
+{
+	relay_setup(t, stamp, body);
 	run_txn(mx1, t);
+}
+
+/* resign - stamp with ts replaced, signed with key (another key gives another kid) */
+static char *
+resign(const char *stamp, const char *ts, const char *key)
+{
+	struct mxp_stamp st;
+	char *value;
+
+	ck_assert_int_eq(mxp_stamp_parse(stamp, &st), MXP_STAMP_OK);
+	if (ts != NULL)
+		g_strlcpy(st.ts, ts, sizeof(st.ts));
+	mxp_stamp_kid((const unsigned char *)key, strlen(key), st.kid);
+	value = mxp_stamp_format(&st, (const unsigned char *)key, strlen(key));
+	mxp_stamp_clear(&st);
+	return value;
+}
+
+/* assert_refused - the summary names outcome and the modules saw an unverified relay */
+static void
+assert_refused(const struct test_txn *t, const char *outcome)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), " parity=%s ", outcome);
+	ck_assert_msg(strstr(t->summary, want) != NULL, "want%s: %s", want, t->summary);
+	ck_assert_msg(strstr(t->added[0], "relay=unverified client=192.0.2.1") != NULL, "%s",
+		      t->added[0]);
+	ck_assert_msg(strstr(t->added[0], "peer_test=-") != NULL, "%s", t->added[0]);
 }
 
 START_TEST(test_relay_hop_verifies_the_peers_stamp)
@@ -252,6 +361,8 @@ START_TEST(test_relay_hop_verifies_the_peers_stamp)
 	ck_assert_msg(strstr(t.added[0], "relay=verified client=192.0.2.1 helo=client.example") !=
 			      NULL,
 		      "%s", t.added[0]);
+	/* a finding of the peer's testmod, read by name from its stamp, with no core support */
+	ck_assert_msg(strstr(t.added[0], "peer_test=ok:") != NULL, "%s", t.added[0]);
 	/* the peer's stamp removed, ours added: one stamp leaves, naming the original client */
 	ck_assert_uint_eq(t.removals, 1);
 	ck_assert_msg(stamp_of(&t) != NULL && strstr(stamp_of(&t), "host=mx1.example.com; "
@@ -289,8 +400,11 @@ START_TEST(test_relay_hop_refuses_bad_stamps)
 	relay(mx1, tampered, "the body\r\n", &t);
 	ck_assert_msg(strstr(t.summary, " parity=bad-mac ") != NULL, "%s", t.summary);
 	/* garbage */
-	relay(mx1, "v=1; host=mx2.example.com; mac=00", "the body\r\n", &t);
+	relay(mx1, "v=2; host=mx2.example.com; mac=00", "the body\r\n", &t);
 	ck_assert_msg(strstr(t.summary, " parity=bad-mac ") != NULL, "%s", t.summary);
+	/* version 1 stamps are replayable: never trusted */
+	relay(mx1, "v=1; host=mx2.example.com; mac=00", "the body\r\n", &t);
+	assert_refused(&t, "v1-stamp");
 	/* another policy on mx2 */
 	relay(mx1, drifted, "the body\r\n", &t);
 	ck_assert_msg(strstr(t.summary, " parity=drift ") != NULL, "%s", t.summary);
@@ -305,6 +419,120 @@ START_TEST(test_relay_hop_refuses_bad_stamps)
 	g_free(tampered);
 	g_free(drifted);
 	g_free(stamp);
+}
+END_TEST
+
+START_TEST(test_relay_hop_refuses_replayed_stamps)
+{
+	struct mxp_policy *mx1, *mx2;
+	struct test_txn t, e;
+	char *stamp, *two, *old, *future, *other, ts[32];
+
+	write_key(KEY, 0600);
+	stamp = edge_stamp(TIER_POLICY, "the body\r\n");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+
+	/* another sender */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.from = "<other@example.org>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "sender-differs");
+	/* another recipient */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.rcpts[0] = "<mallory@example.com>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "recipients-differ");
+	/* one more recipient than stamped */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.rcpts[0] = "<alice@example.com>";
+	t.rcpts[1] = "<mallory@example.com>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "recipients-differ");
+	/* a header that changes how the body is read */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Content-Transfer-Encoding";
+	t.headers[4][1] = "base64";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
+	/* the same bound field refolded by the relay is the same field */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[2][1] = " hello\r\n ";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* too old, or from the future */
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) - 435601);
+	old = resign(stamp, ts, KEY);
+	relay(mx1, old, "the body\r\n", &t);
+	assert_refused(&t, "stale");
+	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL) + 3600);
+	future = resign(stamp, ts, KEY);
+	relay(mx1, future, "the body\r\n", &t);
+	assert_refused(&t, "stale");
+	/* signed by a key the policy does not hold (a retired one) */
+	other = resign(stamp, NULL, KEY "-retired");
+	relay(mx1, other, "the body\r\n", &t);
+	assert_refused(&t, "unknown-key");
+
+	/* split across transactions: each recipient of this one was stamped */
+	mx2 = load_as(TIER_POLICY, "mx2.example.com");
+	e = (struct test_txn){ .client_ip = "192.0.2.1", .body = "the body\r\n" };
+	e.rcpts[0] = "<alice@example.com>";
+	e.rcpts[1] = "<bob@example.com>";
+	run_txn(mx2, &e);
+	two = g_strdup(stamp_of(&e));
+	relay_setup(&t, two, "the body\r\n");
+	t.rcpts[0] = "<BOB@example.com>";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+
+	mxp_policy_unref(mx2);
+	mxp_policy_unref(mx1);
+	g_free(two);
+	g_free(other);
+	g_free(future);
+	g_free(old);
+	g_free(stamp);
+}
+END_TEST
+
+START_TEST(test_key_rotation_host_by_host)
+{
+	struct mxp_policy *mx1;
+	struct test_txn t;
+	char *by_old, *by_new;
+	const char *both = POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n"
+				       "  verify_key_files = { \"new.key\" }\n}\nmodule testmod { }\n";
+	const char *switched = POLICY_HEAD "parity {\n  key_file = \"new.key\"\n"
+					   "  verify_key_files = { \"parity.key\" }\n}\n"
+					   "module testmod { }\n";
+	const char *only_new =
+		POLICY_HEAD "parity {\n  key_file = \"new.key\"\n}\nmodule testmod { }\n";
+
+	write_key(KEY, 0600);
+	ck_assert_int_eq(chmod(fixture_write("new.key", KEY "-new"), 0600), 0);
+	/* 1. every host learns the new key; mx2 still signs with the old one */
+	by_old = edge_stamp(TIER_POLICY, "the body\r\n");
+	mx1 = load_as(both, "mx1.example.com");
+	relay(mx1, by_old, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* 2. mx2 signs with the new key; mx1 (step 1 or already switched) verifies it */
+	by_new = edge_stamp(switched, "the body\r\n");
+	relay(mx1, by_new, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	mxp_policy_unref(mx1);
+	mx1 = load_as(switched, "mx1.example.com");
+	relay(mx1, by_old, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* 3. the old key retired: what it signed is no longer believed */
+	mxp_policy_unref(mx1);
+	mx1 = load_as(only_new, "mx1.example.com");
+	relay(mx1, by_new, "the body\r\n", &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	relay(mx1, by_old, "the body\r\n", &t);
+	assert_refused(&t, "unknown-key");
+	mxp_policy_unref(mx1);
+	g_free(by_old);
+	g_free(by_new);
 }
 END_TEST
 
@@ -359,9 +587,11 @@ suite_parity(void)
 	tcase_add_test(tc, test_stamp_parse_refuses_malformed);
 	tcase_add_test(tc, test_stamp_set_keeps_field_characters_only);
 	tcase_add_test(tc, test_key_file_checked_at_load);
-	tcase_add_test(tc, test_digest_names_the_key_but_not_its_contents);
+	tcase_add_test(tc, test_digest_leaves_the_keys_out);
 	tcase_add_test(tc, test_relay_hop_verifies_the_peers_stamp);
 	tcase_add_test(tc, test_relay_hop_refuses_bad_stamps);
+	tcase_add_test(tc, test_relay_hop_refuses_replayed_stamps);
+	tcase_add_test(tc, test_key_rotation_host_by_host);
 	tcase_add_test(tc, test_stamp_from_a_non_peer_is_removed);
 	tcase_add_test(tc, test_no_key_no_stamp_and_relays_filtered_again);
 	suite_add_tcase(s, tc);

@@ -18,9 +18,9 @@ struct test_txn {
 	unsigned rcpts_accepted;
 	enum mxp_verdict verdict;
 	char rcode[4], xcode[16], text[400];
-	char summary[1536];
+	char summary[4096];
 	unsigned removals, additions;
-	char added[4][512]; /* "Name: value" of the first additions */
+	char added[4][4096]; /* "Name: value" of the first additions */
 };
 
 /* run_txn - one message through a new session of pol; unset parts get defaults */

@@ -2,9 +2,23 @@
  * mxparity/module.h - the filter module ABI.
  *
  * A module is a shared object that exports one symbol, MXP_MODULE_SYMBOL,
- * pointing at a struct mxp_module.  The daemon refuses a module whose
- * abi field differs from MXP_MODULE_ABI.  Modules never talk to the MTA:
- * they return verdicts and fill in results, and the core applies them.
+ * pointing at a struct mxp_module.  Modules never talk to the MTA: they
+ * return verdicts, report findings and fill in results, and the core
+ * applies them.
+ *
+ * Versions.  The ABI is MAJOR.MINOR.  The loader refuses a module whose
+ * abi_major differs from MXP_MODULE_ABI_MAJOR, and one whose abi_minor is
+ * newer than the daemon's (it may call services this daemon lacks).  A
+ * module built for an older minor loads.  The rules that make this safe:
+ *  - a minor release only appends: new members go at the end of struct
+ *    mxp_host, struct mxp_module, struct mxp_conn, struct mxp_msg and
+ *    struct mxp_relay, and no member changes its type or meaning;
+ *  - the core reads a struct mxp_module member added in minor N only when
+ *    the module's abi_minor >= N (an older module's struct is shorter);
+ *  - a module may use a struct mxp_host member added in minor N only when
+ *    host->abi_minor >= N;
+ *  - anything else (removing, reordering or retyping a member, changing
+ *    what a call means) is a new major version.
  *
  * Threading: one connection's events arrive on one thread at a time, but
  * many connections run at once, so instance data must be read-only after
@@ -25,8 +39,9 @@
 extern "C" {
 #endif
 
-/* Bump on any incompatible change to the structs in this file. */
-#define MXP_MODULE_ABI 3
+/* See "Versions" above. */
+#define MXP_MODULE_ABI_MAJOR 4
+#define MXP_MODULE_ABI_MINOR 0
 #define MXP_MODULE_SYMBOL "mxp_module_entry"
 
 /*
@@ -72,6 +87,13 @@ struct mxp_option {
 /* The parsed, validated options of one module section (opaque). */
 struct mxp_config;
 
+/* Where a connection comes from. */
+enum mxp_hop {
+	MXP_HOP_EDGE,	 /* an internet client */
+	MXP_HOP_RELAY,	 /* another host of the MX map (mxp_conn.peer names it) */
+	MXP_HOP_TRUSTED, /* trusted_networks, or SMTP AUTH for the message */
+};
+
 /* What the core knows about the SMTP client. */
 struct mxp_conn {
 	const char *client_name; /* reverse DNS name as the MTA saw it */
@@ -79,23 +101,24 @@ struct mxp_conn {
 	int client_family;	 /* AF_INET, AF_INET6 or AF_UNSPEC */
 	const char *helo;	 /* NULL until HELO */
 	const char *auth_authen; /* SASL login name, NULL when none */
-	const char *hop;	 /* "edge", "relay:PEER" or "trusted" */
-	const char *own_host;	 /* this host's name in the MX map */
-	const char *own_tier;	 /* "primary" or "backup" */
+	enum mxp_hop hop;
+	const char *peer;	     /* the map host's name when hop is MXP_HOP_RELAY, else NULL */
+	const char *own_host;	     /* this host's name in the MX map */
+	const char *own_tier;	     /* "primary" or "backup" */
 	const char *const *mx_hosts; /* every host name in the MX map, NULL-terminated */
 };
 
 /*
  * What the core found out about a message relayed by another host of the
- * MX map (hop "relay:PEER"), ready at end of message.
+ * MX map (MXP_HOP_RELAY), ready at end of message.  The peer's findings
+ * are read with host->peer_finding.
  */
 struct mxp_relay {
-	/* The peer's X-MXParity stamp verified with the shared key and carries
-	 * our policy digest: the peer filtered the message as we would. */
+	/* The peer's X-MXParity stamp verified with a key of ours, was made
+	 * for this message (sender, recipients, headers, body, age) and
+	 * carries our policy digest: the peer filtered it as we would. */
 	bool verified;
-	const char *spf;	 /* the stamp's spf= result, when verified */
-	const char *av;		 /* the stamp's av= result, when verified */
-	const char *stamp_host;	 /* the stamp's host=, when verified */
+	const char *stamp_host; /* the stamp's host=, when verified */
 	/* The original client: from the verified stamp, otherwise from the
 	 * Received header the peer added; NULL when neither says. */
 	const char *client_addr;
@@ -121,9 +144,25 @@ struct mxp_msg {
 struct mxp_result;
 struct mxp_event;
 
+/* Finding flags. */
+#define MXP_FINDING_FROM_PEER 0x1 /* the value is the verified peer's: logged as VALUE:stamp */
+
+/* A shared DNS resolver of the core (libunbound), and one answer. */
+struct mxp_dns;
+struct mxp_dns_answer {
+	int rcode;	/* DNS RCODE: 0 NOERROR, 3 NXDOMAIN, ... */
+	bool havedata;	/* at least one record of the asked type */
+	bool nxdomain;	/* the name does not exist */
+	int ttl;	/* seconds */
+	size_t count;	/* records in data/len */
+	const unsigned char *const *data; /* each record's rdata, in wire format */
+	const int *len;
+	const char *canonname; /* after CNAMEs, or NULL */
+};
+
 /* Services the core offers to modules. */
 struct mxp_host {
-	unsigned abi;
+	unsigned abi_major, abi_minor; /* the daemon's MXP_MODULE_ABI_* */
 	/* Options: a missing or unset key yields def / 0 / false / NULL. */
 	const char *(*cfg_string)(const struct mxp_config *cfg, const char *key);
 	long long (*cfg_int)(const struct mxp_config *cfg, const char *key);
@@ -138,9 +177,27 @@ struct mxp_host {
 	/* SMTP reply for a REJECT/TEMPFAIL verdict; fmt is printf-style. */
 	void (*set_reply)(struct mxp_result *res, const char *rcode, const char *xcode,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-	/* The short token for the summary line, e.g. "spf=pass". */
-	void (*set_token)(struct mxp_result *res, const char *fmt, ...)
-		__attribute__((format(printf, 2, 3)));
+	/*
+	 * A finding: what the module found, as key=value ("av", "clean";
+	 * "spf", "pass").  Findings make the summary line (in module order,
+	 * " key=value"), and every finding of a message that goes on travels
+	 * in this host's stamp to the next tier, where host->peer_finding
+	 * reads it.  key: 1-32 of [a-z0-9_-]; the value is cleaned (printable,
+	 * spaces as "_", no ';', '"' or '\\') and bounded (128 bytes).
+	 * Setting a key again replaces its value.  -1 for a bad key.
+	 */
+	int (*add_finding)(struct mxp_result *res, const char *key, unsigned flags,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+	/* The verified peer's finding for key on a relay hop, or NULL. */
+	const char *(*peer_finding)(const struct mxp_event *ev, const char *key);
+	/*
+	 * An Authentication-Results method result (RFC 8601): the core writes
+	 * one header per message in this host's name, with every module's
+	 * results, e.g. add_auth_result(res, "spf", "pass",
+	 * "smtp.mailfrom=a@b smtp.helo=c").  props may be NULL.
+	 */
+	int (*add_auth_result)(struct mxp_result *res, const char *method, const char *result,
+			       const char *props);
 	/* Headers to add, and header instances (1-based among that name) to remove. */
 	int (*add_header)(struct mxp_result *res, const char *name, const char *value);
 	int (*remove_header)(struct mxp_result *res, const char *name, unsigned index);
@@ -154,6 +211,23 @@ struct mxp_host {
 	/* True in `mxparity check` and `mxparityd -C`: init should validate
 	 * its configuration but not load heavy data it would only throw away. */
 	bool (*checking)(void);
+
+	/*
+	 * DNS.  dns_get returns the core's resolver for these settings
+	 * (upstream "system" for resolv.conf, or "ADDR[:PORT]" of a forwarder;
+	 * the timeout of one query), shared by every module that asks for the
+	 * same settings and kept, with its cache, across policy reloads while
+	 * some snapshot uses it.  Call it from init; dns_put in destroy.
+	 * dns_query blocks for at most timeout_ms (0: the resolver's own) and
+	 * is safe from any thread: 0 with *answer_r (free it with
+	 * dns_answer_free), or -1 on a timeout or a failure.
+	 */
+	struct mxp_dns *(*dns_get)(const char *upstream, unsigned query_timeout_ms, char *err,
+				   size_t errlen);
+	void (*dns_put)(struct mxp_dns *dns);
+	int (*dns_query)(struct mxp_dns *dns, const char *name, int rrtype, unsigned timeout_ms,
+			 struct mxp_dns_answer **answer_r);
+	void (*dns_answer_free)(struct mxp_dns_answer *answer);
 };
 
 /* The state passed to every per-connection and per-message event. */
@@ -164,14 +238,15 @@ struct mxp_event {
 	void *msg_state;  /* what msg_begin() stored */
 	const struct mxp_conn *conn;
 	const struct mxp_msg *msg;
-	struct mxp_result *result; /* reply, token and headers; never NULL.  At
+	struct mxp_result *result; /* reply, findings and headers; never NULL.  At
 				    * connect and helo only the reply counts: there
 				    * is no message yet to add headers to. */
 	void *core;		   /* the core's own, for host->progress */
 };
 
 struct mxp_module {
-	unsigned abi;	  /* must be MXP_MODULE_ABI */
+	unsigned abi_major; /* MXP_MODULE_ABI_MAJOR */
+	unsigned abi_minor; /* MXP_MODULE_ABI_MINOR of the header it was built with */
 	const char *name; /* the word after `module` in the policy */
 	const char *description;
 	const struct mxp_option *options; /* terminated by { NULL } */
@@ -204,6 +279,9 @@ struct mxp_module {
 	/* Optional: a few words for the `policy loaded:` line. */
 	void (*describe)(void *instance, char *buf, size_t len);
 };
+
+/* The version fields of a struct mxp_module, for its initialiser. */
+#define MXP_MODULE_ABI_VERSION .abi_major = MXP_MODULE_ABI_MAJOR, .abi_minor = MXP_MODULE_ABI_MINOR
 
 /* Modules define their entry with this macro. */
 #define MXP_MODULE_DEFINE(var) const struct mxp_module *mxp_module_entry = &(var)

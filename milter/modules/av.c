@@ -375,7 +375,7 @@ act_on_limits(struct mxp_event *ev, const char *why)
 	const struct av_instance *inst = ev->instance;
 	const char *action = inst->host->cfg_string(inst->cfg, "on_limits");
 
-	ev->host->set_token(ev->result, "av=skipped:%s", why);
+	ev->host->add_finding(ev->result, "av", 0, "skipped:%s", why);
 	if (strcmp(action, "reject") == 0) {
 		ev->host->set_reply(ev->result, "552", "5.3.4",
 				    "Message too large or complex to scan for viruses");
@@ -398,7 +398,7 @@ act_on_infected(struct mxp_event *ev, const char *virname)
 	const char *action = strictest_action(ev);
 	char text[300], status[300];
 
-	ev->host->set_token(ev->result, "av=infected:%s", virname);
+	ev->host->add_finding(ev->result, "av", 0, "infected:%s", virname);
 	reply_text(inst, virname, text, sizeof(text));
 	if (strcmp(action, "reject") == 0) {
 		ev->host->set_reply(ev->result, "554", "5.7.1", "%s", text);
@@ -430,22 +430,44 @@ trust_peer_scan(struct mxp_event *ev)
 {
 	const struct av_instance *inst = ev->instance;
 	const struct mxp_relay *relay = ev->msg->relay;
-	char scanned[300], status[200];
+	const char *peer_av;
+	char scanned[300];
 
 	if (relay == NULL || !relay->verified || inst->host->cfg_bool(inst->cfg, "relay_rescan"))
 		return false;
-	ev->host->set_token(ev->result, "av=%s:stamp", relay->av);
-	snprintf(scanned, sizeof(scanned), "mxparity av on %s (verified stamp, not scanned on %s)",
-		 relay->stamp_host, ev->conn->own_host);
-	ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
-	if (strcmp(relay->av, "clean") == 0)
-		snprintf(status, sizeof(status), "Clean");
-	else if (strncmp(relay->av, "infected:", 9) == 0)
-		snprintf(status, sizeof(status), "Infected (%s)", relay->av + 9);
-	else
-		snprintf(status, sizeof(status), "Unscanned (limits)");
-	ev->host->add_header(ev->result, "X-Virus-Status", status);
+	peer_av = ev->host->peer_finding(ev, "av");
+	/* Only a scan result stands: a peer that failed, or had no av, leaves it to us. */
+	if (peer_av == NULL || (strcmp(peer_av, "clean") != 0 &&
+				strncmp(peer_av, "infected:", 9) != 0 &&
+				strncmp(peer_av, "skipped:", 8) != 0))
+		return false;
+	if (strcmp(peer_av, "clean") == 0) {
+		snprintf(scanned, sizeof(scanned),
+			 "mxparity av on %s (verified stamp, not scanned on %s)", relay->stamp_host,
+			 ev->conn->own_host);
+		ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
+		ev->host->add_header(ev->result, "X-Virus-Status", "Clean");
+	}
 	return true;
+}
+
+/*
+ * act_on_peer - what the peer found gets our policy's action, as if we
+ * had found it: a peer's infected is rejected here when on_infected says
+ * so, not merely tagged.
+ */
+static enum mxp_verdict
+act_on_peer(struct mxp_event *ev)
+{
+	const char *peer_av = ev->host->peer_finding(ev, "av");
+	enum mxp_verdict v = MXP_CONTINUE;
+
+	if (strncmp(peer_av, "infected:", 9) == 0)
+		v = act_on_infected(ev, peer_av + 9);
+	else if (strncmp(peer_av, "skipped:", 8) == 0)
+		v = act_on_limits(ev, peer_av + 8);
+	ev->host->add_finding(ev->result, "av", MXP_FINDING_FROM_PEER, "%s", peer_av);
+	return v;
 }
 
 static enum mxp_verdict
@@ -458,17 +480,17 @@ av_eom(struct mxp_event *ev)
 	cl_error_t rc;
 
 	if (trust_peer_scan(ev))
-		return MXP_CONTINUE;
+		return act_on_peer(ev);
 	if (m->spool_failed) {
 		ev->host->log(LOG_ERR, "av: %s", m->spool_error);
-		ev->host->set_token(ev->result, "av=error:spool");
+		ev->host->add_finding(ev->result, "av", 0, "error:spool");
 		return MXP_ERROR;
 	}
 	if (m->over_limit)
 		return act_on_limits(ev, "size");
 	engine = av_slot_acquire(inst->slot, keepalive, ev);
 	if (engine == NULL) {
-		ev->host->set_token(ev->result, "av=error:no-engine");
+		ev->host->add_finding(ev->result, "av", 0, "error:no-engine");
 		return MXP_ERROR; /* reloading (blocking) or no database loaded: on_error */
 	}
 	av_engine_errors_reset();
@@ -476,11 +498,11 @@ av_eom(struct mxp_event *ev)
 	av_slot_release(inst->slot, engine);
 	/* libclamav reports some failures (no temporary directory) only as log lines. */
 	if (rc == CL_CLEAN && av_engine_errors() > 0) {
-		ev->host->set_token(ev->result, "av=error:incomplete-scan");
+		ev->host->add_finding(ev->result, "av", 0, "error:incomplete-scan");
 		return MXP_ERROR;
 	}
 	if (rc == CL_CLEAN) {
-		ev->host->set_token(ev->result, "av=clean");
+		ev->host->add_finding(ev->result, "av", 0, "clean");
 		add_status(ev, "Clean");
 		return MXP_CONTINUE;
 	}
@@ -495,12 +517,12 @@ av_eom(struct mxp_event *ev)
 	if (rc == CL_ETIMEOUT || rc == CL_EMAXSIZE || rc == CL_EMAXREC || rc == CL_EMAXFILES)
 		return act_on_limits(ev, cl_strerror(rc));
 	ev->host->log(LOG_ERR, "av: scan failed: %s", cl_strerror(rc));
-	ev->host->set_token(ev->result, "av=error:%s", cl_strerror(rc));
+	ev->host->add_finding(ev->result, "av", 0, "error:%s", cl_strerror(rc));
 	return MXP_ERROR;
 }
 
 static const struct mxp_module av_module = {
-	.abi = MXP_MODULE_ABI,
+	MXP_MODULE_ABI_VERSION,
 	.name = "av",
 	.description = "in-process virus scanning with libclamav",
 	.options = av_options,

@@ -263,14 +263,14 @@ rcpt_eom(struct mxp_event *ev)
 	const struct rcpt_message *msg = ev->msg_state;
 
 	if (msg->unknown > 0)
-		ev->host->set_token(ev->result, "rcpt=unknown:%u", msg->unknown);
+		ev->host->add_finding(ev->result, "rcpt", 0, "unknown:%u", msg->unknown);
 	else
-		ev->host->set_token(ev->result, "rcpt=ok");
+		ev->host->add_finding(ev->result, "rcpt", 0, "ok");
 	return MXP_CONTINUE;
 }
 
 static const struct mxp_module rcpt_module = {
-	.abi = MXP_MODULE_ABI,
+	MXP_MODULE_ABI_VERSION,
 	.name = "rcpt",
 	.description = "recipient validation against a shared list",
 	.options = rcpt_options,

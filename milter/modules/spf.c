@@ -1,9 +1,8 @@
 /*
  * spf.c - the spf module: RFC 7208 checks of the HELO and MAIL FROM
- * identities with libspf2, over our own DNS layer (spf_dns.c), with an
- * action per result and identity, an RFC 8601 Authentication-Results
- * header, and removal of Authentication-Results headers that claim to
- * come from any host of our MX map.
+ * identities with libspf2, over the core's resolver (spf_dns.c), with an
+ * action per result and identity, and the spf method of the core's RFC
+ * 8601 Authentication-Results header.
  */
 #define _DEFAULT_SOURCE /* netdb and resolver constants used by libspf2's headers */
 #include <ctype.h>
@@ -125,7 +124,7 @@ spf_init(const struct mxp_host *host, const struct mxp_config *cfg, void **insta
 	inst->eval_budget_ms = (unsigned)et * 1000;
 	inst->explanation = macro_spaces(host->cfg_string(cfg, "explanation"));
 	if (!host->checking()) {
-		inst->resolver = spf_resolver_new(host->cfg_string(cfg, "resolver"),
+		inst->resolver = spf_resolver_new(host, host->cfg_string(cfg, "resolver"),
 						  (unsigned)qt * 1000, err, errlen);
 		if (inst->resolver == NULL)
 			goto fail;
@@ -340,7 +339,7 @@ spf_mail(struct mxp_event *ev, const char *from)
 	 * checking the peer would say nothing.  The original client is known
 	 * at end of message, from the peer's stamp or Received header.
 	 */
-	if (strncmp(ev->conn->hop, "relay:", 6) == 0) {
+	if (ev->conn->hop == MXP_HOP_RELAY) {
 		m->deferred = true;
 		return MXP_CONTINUE;
 	}
@@ -483,7 +482,7 @@ check_relayed(struct mxp_event *ev)
 		m->helo_name = clean_copy(relay->helo, SPF_MAX_HELO);
 		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
 					    : g_strdup_printf("postmaster@%s", m->helo_name);
-		m->mailfrom.result = result_named(relay->spf);
+		m->mailfrom.result = result_named(ev->host->peer_finding(ev, "spf"));
 		m->helo.result = R_NONE; /* the peer acted on it already */
 		m->checked = true;
 	} else if (relay != NULL && relay->client_addr != NULL) {
@@ -504,77 +503,6 @@ check_relayed(struct mxp_event *ev)
 	return ev->msg->nrcpt > 0 ? decide(ev, ev->msg->rcpts[strictest]) : MXP_CONTINUE;
 }
 
-/* skip_cfws - past folding white space and (nested, quoted-pair) comments */
-static const char *
-skip_cfws(const char *p)
-{
-	unsigned depth = 0;
-
-	for (; *p != '\0'; p++) {
-		if (*p == '\\' && depth > 0 && p[1] != '\0')
-			p++;
-		else if (*p == '(')
-			depth++;
-		else if (*p == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && !g_ascii_isspace(*p))
-			break;
-	}
-	return p;
-}
-
-/*
- * authserv_id - the authserv-id of an Authentication-Results value
- * (RFC 8601 2.2): a token or quoted-string after optional CFWS, since a
- * forger may hide our name behind a leading comment or quotes.
- */
-static char *
-authserv_id(const char *value)
-{
-	const char *p = skip_cfws(value);
-	GString *id = g_string_new(NULL);
-
-	if (*p == '"') {
-		for (p++; *p != '\0' && *p != '"' && id->len < 255; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			g_string_append_c(id, g_ascii_tolower(*p));
-		}
-	} else {
-		for (; *p != '\0' && strchr(" \t\r\n;(", *p) == NULL && id->len < 255; p++)
-			g_string_append_c(id, g_ascii_tolower(*p));
-	}
-	return g_string_free(id, FALSE);
-}
-
-/* ours - is this authserv-id one of our MX hosts (RFC 8601 section 5) */
-static bool
-ours(const struct mxp_conn *conn, const char *id)
-{
-	for (size_t i = 0; conn->mx_hosts != NULL && conn->mx_hosts[i] != NULL; i++)
-		if (g_ascii_strcasecmp(conn->mx_hosts[i], id) == 0)
-			return true;
-	return false;
-}
-
-static enum mxp_verdict
-spf_header(struct mxp_event *ev, const char *name, const char *value, unsigned index)
-{
-	char *id;
-
-	if (strcasecmp(name, "Authentication-Results") != 0)
-		return MXP_CONTINUE;
-	id = authserv_id(value);
-	/* A claim in our name that we did not write is forged: it goes. */
-	if (ours(ev->conn, id)) {
-		ev->host->remove_header(ev->result, name, index);
-		ev->host->log(LOG_NOTICE, "spf: removed Authentication-Results claiming to be %s",
-			      id);
-	}
-	g_free(id);
-	return MXP_CONTINUE;
-}
-
 static enum mxp_verdict
 spf_eom(struct mxp_event *ev)
 {
@@ -585,9 +513,8 @@ spf_eom(struct mxp_event *ev)
 
 	if (!m->checked)
 		return v;
-	snprintf(value, sizeof(value), "%s; spf=%s smtp.mailfrom=%s smtp.helo=%s",
-		 ev->conn->own_host, result_names[m->mailfrom.result], m->sender, m->helo_name);
-	ev->host->add_header(ev->result, "Authentication-Results", value);
+	snprintf(value, sizeof(value), "smtp.mailfrom=%s smtp.helo=%s", m->sender, m->helo_name);
+	ev->host->add_auth_result(ev->result, "spf", result_names[m->mailfrom.result], value);
 	if (ev->host->cfg_bool(inst->cfg, "received_spf")) {
 		snprintf(value, sizeof(value), "%s (%s) client-ip=%s; envelope-from=\"%s\"; helo=%s;",
 			 result_names[m->mailfrom.result],
@@ -595,14 +522,14 @@ spf_eom(struct mxp_event *ev)
 			 m->client_addr, m->sender, m->helo_name);
 		ev->host->add_header(ev->result, "Received-SPF", value);
 	}
-	ev->host->set_token(ev->result, "spf=%s", result_names[m->mailfrom.result]);
+	ev->host->add_finding(ev->result, "spf", 0, "%s", result_names[m->mailfrom.result]);
 	if (v != MXP_CONTINUE)
 		return v;
 	return m->tagged ? MXP_TAG : MXP_CONTINUE;
 }
 
 static const struct mxp_module spf_module = {
-	.abi = MXP_MODULE_ABI,
+	MXP_MODULE_ABI_VERSION,
 	.name = "spf",
 	.description = "RFC 7208 SPF with libspf2 over libunbound",
 	.options = spf_options,
@@ -612,7 +539,6 @@ static const struct mxp_module spf_module = {
 	.msg_end = spf_msg_end,
 	.mail = spf_mail,
 	.rcpt = spf_rcpt,
-	.header = spf_header,
 	.eom = spf_eom,
 };
 

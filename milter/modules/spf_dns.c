@@ -1,26 +1,13 @@
 /*
- * spf_dns.c - the DNS layer libspf2 queries through.
- *
- * Why libunbound: it is a full caching resolver in a library, thread
- * safe with one shared context, it honours TTLs, it can forward to a
- * chosen server (resolver = "127.0.0.1:5353") or use resolv.conf, and its
- * asynchronous interface lets every query have its own timeout, which
- * libresolv's res_nquery does not.
- *
- * Waiting threads take turns at driving libunbound: one at a time polls
- * ub_fd and runs ub_process, whose callbacks may complete any thread's
- * query; the others sleep on a condition variable that every answer and
- * every end of a turn signals.  (When each thread polled ub_fd itself, a
- * thread whose answer another one had just processed slept in poll for
- * its whole 20 ms slice: several times per message under load, as make
- * bench showed.)
+ * spf_dns.c - the DNS layer libspf2 queries through: the core's shared
+ * resolver (host->dns_query), with a per-query timeout, an overall
+ * deadline per evaluation, and the RFC 7208 counts (void lookups, DNS
+ * terms) kept per thread while libspf2 runs.
  */
 #define _DEFAULT_SOURCE /* NETDB_SUCCESS and friends, strncasecmp */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +15,6 @@
 #include <time.h>
 
 #include <glib.h>
-#include <unbound.h>
 
 #include "spf_dns.h"
 #include "spf_rewrite.h"
@@ -38,20 +24,10 @@
 #define SPF_MAX_RECORD 4096
 
 struct spf_resolver {
-	struct ub_ctx *ctx;
+	const struct mxp_host *host;
+	struct mxp_dns *dns; /* the core's, shared */
 	unsigned query_timeout_ms;
 	SPF_dns_server_t layer;
-	pthread_mutex_t lock;	 /* guards every query's finished flag and polling */
-	pthread_cond_t answered; /* an answer came, or a poller's turn ended */
-	bool polling;		 /* a thread is in poll/ub_process */
-};
-
-/* One outstanding query. */
-struct query {
-	struct spf_resolver *r;
-	bool finished;
-	int err;
-	struct ub_result *result;
 };
 
 static _Thread_local struct spf_eval *current_eval;
@@ -77,95 +53,6 @@ void
 spf_eval_end(void)
 {
 	current_eval = NULL;
-}
-
-/* on_answer - libunbound's callback, on whichever thread ran ub_process */
-static void
-on_answer(void *data, int err, struct ub_result *result)
-{
-	struct query *q = data;
-
-	pthread_mutex_lock(&q->r->lock);
-	q->err = err;
-	q->result = result;
-	q->finished = true;
-	pthread_cond_broadcast(&q->r->answered);
-	pthread_mutex_unlock(&q->r->lock);
-}
-
-/* wait_slice - until an answer or the end of a poller's turn, at most ms milliseconds; lock held */
-static void
-wait_slice(struct spf_resolver *r, long long ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&r->answered, &r->lock, &until);
-}
-
-/* resolve - one query, bounded by timeout_ms; NULL result means timeout or error */
-static struct ub_result *
-resolve(struct spf_resolver *r, const char *name, int type, unsigned timeout_ms)
-{
-	struct query *q = g_new0(struct query, 1);
-	long long until = spf_clock_ms() + timeout_ms;
-	struct ub_result *result = NULL;
-	bool cancel_failed = false;
-	int id;
-
-	q->r = r;
-	if (ub_resolve_async(r->ctx, name, type, 1 /* IN */, q, on_answer, &id) != 0) {
-		g_free(q);
-		return NULL;
-	}
-	pthread_mutex_lock(&r->lock);
-	while (!q->finished) {
-		long long left = until - spf_clock_ms();
-
-		if (left <= 0 && !cancel_failed) {
-			pthread_mutex_unlock(&r->lock);
-			/* Cancelled before its answer was delivered: no callback will come. */
-			if (ub_cancel(r->ctx, id) == 0) {
-				g_free(q);
-				return NULL;
-			}
-			/* Already answered: wait for it to be processed (by us or a poller). */
-			cancel_failed = true;
-			pthread_mutex_lock(&r->lock);
-			continue;
-		}
-		if (left <= 0)
-			left = 20;
-		if (r->polling) {
-			wait_slice(r, left > 20 ? 20 : left);
-			continue;
-		}
-		/* Our turn: poll and process for every waiting thread. */
-		r->polling = true;
-		pthread_mutex_unlock(&r->lock);
-		{
-			struct pollfd pfd = { .fd = ub_fd(r->ctx), .events = POLLIN };
-
-			if (poll(&pfd, 1, left > 20 ? 20 : (int)left) > 0)
-				ub_process(r->ctx);
-		}
-		pthread_mutex_lock(&r->lock);
-		r->polling = false;
-		pthread_cond_broadcast(&r->answered);
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (q->err == 0)
-		result = q->result;
-	else if (q->result != NULL)
-		ub_resolve_free(q->result);
-	g_free(q);
-	return result;
 }
 
 /* wire_name - a domain name in uncompressed wire format, as text */
@@ -379,7 +266,7 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	struct spf_resolver *r = layer->hook;
 	struct spf_eval *ev = current_eval;
 	unsigned timeout = r->query_timeout_ms;
-	struct ub_result *res;
+	struct mxp_dns_answer *res = NULL;
 	SPF_dns_rr_t *rr;
 	int n = 0;
 
@@ -406,14 +293,13 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 	/* A name DNS cannot carry does not exist (RFC 7208 4.3): no query, no temperror. */
 	if (!dns_name_ok(domain))
 		return SPF_dns_rr_new_init(layer, domain, type, 0, HOST_NOT_FOUND);
-	res = resolve(r, domain, type, timeout);
-	if (res == NULL || (res->rcode != 0 && res->rcode != 3 /* NXDOMAIN */)) {
+	if (r->host->dns_query(r->dns, domain, type, timeout, &res) < 0 ||
+	    (res->rcode != 0 && res->rcode != 3 /* NXDOMAIN */)) {
 		if (ev != NULL) {
 			ev->last_failed = true;
 			ev->failures++;
 		}
-		if (res != NULL)
-			ub_resolve_free(res);
+		r->host->dns_answer_free(res);
 		return SPF_dns_rr_new_init(layer, domain, type, 0, TRY_AGAIN);
 	}
 	if (res->nxdomain || !res->havedata) {
@@ -423,16 +309,16 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 			ev->void_lookups++;
 			ev->last_void = true;
 		}
-		ub_resolve_free(res);
+		r->host->dns_answer_free(res);
 		return SPF_dns_rr_new_init(layer, domain, type, 0, why);
 	}
 	rr = SPF_dns_rr_new_init(layer, domain, type, res->ttl, NETDB_SUCCESS);
-	for (int i = 0; rr != NULL && res->data[i] != NULL; i++)
-		if (put_rr(rr, n, type, (const unsigned char *)res->data[i], (size_t)res->len[i]))
+	for (size_t i = 0; rr != NULL && i < res->count; i++)
+		if (put_rr(rr, n, type, res->data[i], (size_t)res->len[i]))
 			n++;
 	if (rr != NULL)
 		rr->num_rr = n;
-	ub_resolve_free(res);
+	r->host->dns_answer_free(res);
 	if (rr != NULL && ev != NULL && (type == ns_t_mx || type == ns_t_ptr))
 		note_follow_ups(ev, rr, type);
 	if (rr != NULL && (type == ns_t_txt || type == ns_t_spf) && !txt_answer_usable(rr)) {
@@ -443,51 +329,22 @@ lookup(SPF_dns_server_t *layer, const char *domain, ns_type type, int should_cac
 }
 
 struct spf_resolver *
-spf_resolver_new(const char *upstream, unsigned query_timeout_ms, char *err, size_t errlen)
+spf_resolver_new(const struct mxp_host *host, const char *upstream, unsigned query_timeout_ms,
+		 char *err, size_t errlen)
 {
 	struct spf_resolver *r = g_new0(struct spf_resolver, 1);
-	int rc;
 
-	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->answered, NULL);
+	r->host = host;
 	r->query_timeout_ms = query_timeout_ms;
-	r->ctx = ub_ctx_create();
-	if (r->ctx == NULL) {
-		snprintf(err, errlen, "cannot create a libunbound context");
-		goto fail;
-	}
-	/* Answers come back through a thread of libunbound's, delivered by ub_process. */
-	rc = ub_ctx_async(r->ctx, 1);
-	/* Keep records in the server's order: RFC 7208 limits count MX/PTR names in order. */
-	if (rc == 0)
-		rc = ub_ctx_set_option(r->ctx, "rrset-roundrobin:", "no");
-	if (rc == 0 && strcmp(upstream, "system") == 0) {
-		rc = ub_ctx_resolvconf(r->ctx, NULL);
-	} else if (rc == 0) {
-		char addr[128];
-		const char *colon = strrchr(upstream, ':');
-
-		/* "127.0.0.1:5353" -> "127.0.0.1@5353"; a bare IPv6 address has no port. */
-		if (colon != NULL && strchr(upstream, ':') == colon)
-			snprintf(addr, sizeof(addr), "%.*s@%s", (int)(colon - upstream), upstream,
-				 colon + 1);
-		else
-			snprintf(addr, sizeof(addr), "%s", upstream);
-		rc = ub_ctx_set_option(r->ctx, "do-not-query-localhost:", "no");
-		if (rc == 0)
-			rc = ub_ctx_set_fwd(r->ctx, addr);
-	}
-	if (rc != 0) {
-		snprintf(err, errlen, "resolver %s: %s", upstream, ub_strerror(rc));
-		goto fail;
+	r->dns = host->dns_get(upstream, query_timeout_ms, err, errlen);
+	if (r->dns == NULL) {
+		g_free(r);
+		return NULL;
 	}
 	r->layer.lookup = lookup;
 	r->layer.name = "mxparity";
 	r->layer.hook = r;
 	return r;
-fail:
-	spf_resolver_free(r);
-	return NULL;
 }
 
 void
@@ -495,10 +352,7 @@ spf_resolver_free(struct spf_resolver *r)
 {
 	if (r == NULL)
 		return;
-	if (r->ctx != NULL)
-		ub_ctx_delete(r->ctx);
-	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->answered);
+	r->host->dns_put(r->dns);
 	g_free(r);
 }
 

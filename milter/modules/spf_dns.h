@@ -1,7 +1,7 @@
 /*
- * spf_dns.h - our DNS layer under libspf2: libunbound with a per-query
- * timeout, an overall deadline per evaluation, a TTL-respecting cache
- * shared by all threads, and the RFC 7208 void-lookup count.
+ * spf_dns.h - our DNS layer under libspf2: the core's shared resolver
+ * with a per-query timeout, an overall deadline per evaluation, and the
+ * RFC 7208 void-lookup and DNS-term counts.
  */
 #ifndef SPF_DNS_H
 #define SPF_DNS_H
@@ -14,11 +14,13 @@
 #include <arpa/nameser.h>
 #include <spf2/spf.h>
 
+#include <mxparity/module.h>
+
 struct spf_resolver;
 
-/* spf_resolver_new - upstream "system" (resolv.conf) or "ADDR[:PORT]" */
-struct spf_resolver *spf_resolver_new(const char *upstream, unsigned query_timeout_ms, char *err,
-				      size_t errlen);
+/* spf_resolver_new - the core's resolver for upstream "system" (resolv.conf) or "ADDR[:PORT]" */
+struct spf_resolver *spf_resolver_new(const struct mxp_host *host, const char *upstream,
+				      unsigned query_timeout_ms, char *err, size_t errlen);
 void spf_resolver_free(struct spf_resolver *r);
 /* spf_resolver_layer - the libspf2 DNS layer backed by r (owned by r) */
 SPF_dns_server_t *spf_resolver_layer(struct spf_resolver *r);

@@ -24,7 +24,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(value, data, size);
 	value[size] = '\0';
-	(void)mxp_stamp_parse(value, &st);
+	if (mxp_stamp_parse(value, &st) == MXP_STAMP_OK)
+		mxp_stamp_clear(&st);
 	free(value);
 	return 0;
 }

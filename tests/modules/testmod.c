@@ -204,45 +204,62 @@ contains(const char *hay, const char *needle)
 	return needle[0] != '\0' && strstr(hay, needle) != NULL;
 }
 
+/* hop_text - the hop as the summary line writes it */
+static const char *
+hop_text(const struct mxp_conn *conn, char *buf, size_t len)
+{
+	if (conn->hop == MXP_HOP_TRUSTED)
+		return "trusted";
+	if (conn->hop == MXP_HOP_RELAY) {
+		snprintf(buf, len, "relay:%s", conn->peer);
+		return buf;
+	}
+	return "edge";
+}
+
 static enum mxp_verdict
 testmod_eom(struct mxp_event *ev)
 {
 	const struct testmod *t = ev->instance;
 	const struct testmod_msg *m = ev->msg_state;
-	char value[512];
+	const char *peer = ev->host->peer_finding(ev, "test");
+	char value[768], hop[300];
 
 	if (failing(ev, "eom"))
 		return MXP_ERROR;
+	/* What the peer's testmod found arrives in its verified stamp. */
 	snprintf(value, sizeof(value),
-		 "host=%s tier=%s hop=%s rcpts=%zu headers=%u body=%zu relay=%s client=%s helo=%s",
-		 ev->conn->own_host, ev->conn->own_tier, ev->conn->hop, ev->msg->nrcpt, m->headers,
-		 m->body,
+		 "host=%s tier=%s hop=%s rcpts=%zu headers=%u body=%zu relay=%s client=%s helo=%s "
+		 "peer_test=%s",
+		 ev->conn->own_host, ev->conn->own_tier, hop_text(ev->conn, hop, sizeof(hop)),
+		 ev->msg->nrcpt, m->headers, m->body,
 		 ev->msg->relay == NULL ? "none" : ev->msg->relay->verified ? "verified" : "unverified",
 		 ev->msg->relay && ev->msg->relay->client_addr ? ev->msg->relay->client_addr : "-",
-		 ev->msg->relay && ev->msg->relay->helo ? ev->msg->relay->helo : "-");
+		 ev->msg->relay && ev->msg->relay->helo ? ev->msg->relay->helo : "-",
+		 peer != NULL ? peer : "-");
 	ev->host->add_header(ev->result, t->host->cfg_string(t->cfg, "stamp_header"), value);
 	if (contains(m->subject, t->host->cfg_string(domain_cfg(ev), "reject_subject"))) {
 		ev->host->set_reply(ev->result, "554", "5.7.1", "test module rejects \"%s\"",
 				    m->subject);
-		ev->host->set_token(ev->result, "test=reject");
+		ev->host->add_finding(ev->result, "test", 0, "reject");
 		return MXP_REJECT;
 	}
 	if (contains(m->subject, t->host->cfg_string(t->cfg, "quarantine_subject"))) {
 		ev->host->set_quarantine(ev->result, "test module quarantine");
-		ev->host->set_token(ev->result, "test=quarantine");
+		ev->host->add_finding(ev->result, "test", 0, "quarantine");
 		return MXP_QUARANTINE;
 	}
 	if (contains(m->subject, t->host->cfg_string(t->cfg, "tag_subject"))) {
 		ev->host->add_header(ev->result, "X-Test-Tag", "yes");
-		ev->host->set_token(ev->result, "test=tag");
+		ev->host->add_finding(ev->result, "test", 0, "tag");
 		return MXP_TAG;
 	}
-	ev->host->set_token(ev->result, "test=ok:%u:%zu:%u", m->headers, m->body, m->removals);
+	ev->host->add_finding(ev->result, "test", 0, "ok:%u:%zu:%u", m->headers, m->body, m->removals);
 	return MXP_CONTINUE;
 }
 
 static const struct mxp_module testmod_module = {
-	.abi = MXP_MODULE_ABI,
+	MXP_MODULE_ABI_VERSION,
 	.name = "testmod",
 	.description = "test-suite module: exercises every event",
 	.options = testmod_options,
