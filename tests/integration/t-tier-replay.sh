@@ -39,8 +39,9 @@
 #  6. a valid stamp saying f.av=infected:Mxparity.Test.EICAR.UNOFFICIAL on
 #     EICAR: verified, and mx1 applies its own on_infected = reject:
 #     554 5.7.1 Virus found, av=infected:NAME:stamp (no tag, no delivery);
-#  7. mx1's counters: unfiltered_relay=7 relay_verified=3 drift=0; nothing
-#     left in a queue, no bounce.
+#  7. mx1's counters: unfiltered_relay=7 relay_verified=3 drift=0,
+#     stamp_stale=2 (3a, 3b), stamp_replayed=3 (2b, 2c, 2e); nothing left in
+#     a queue, no bounce.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -162,16 +163,18 @@ stamp_check() {
 # X-MXParity, mx1's, for the original client, which stamp.py verifies for
 # that envelope.
 replay_assert_mx1_stamp() {
-    local file=$1 from=$2 stamps n r rcpts=()
+    local file=$1 from=$2 stamps n r term rcpts=()
     shift 2
     for r in "$@"; do rcpts+=(--rcpt "$r"); done
     stamps=$(tier_headers "$file" X-MXParity)
     n=$(grep -c . <<<"$stamps")
     [ "$n" -eq 1 ] || itest_fail "$file: $n X-MXParity headers, want exactly 1 (mx1's)" "$file" 60
-    case $stamps in
-        "X-MXParity: v=2"*"; kid=$kid;"*"; host=mx1.example.com;"*"; client=$TIER_CLIENT_IP;"*) ;;
-        *) itest_fail "$file: not mx1's v=2 stamp of kid $kid for $TIER_CLIENT_IP: '$stamps'" "$file" 60 ;;
-    esac
+    for term in "kid=$kid" host=mx1.example.com tier=primary "client=$TIER_CLIENT_IP" "helo=$TIER_HELO"; do
+        case "$stamps;" in
+            "X-MXParity: v=2;"*" $term;"*) ;;
+            *) itest_fail "$file: mx1's v=2 stamp has no '$term': '$stamps'" "$file" 60 ;;
+        esac
+    done
     stamp_check "$file" ok --host mx1.example.com --policy "$TIER_DIGEST" --from "$from" "${rcpts[@]}"
     itest_log "ok: mx1's stamp in $(basename "$file") verifies with stamp.py"
 }
@@ -414,5 +417,7 @@ tier_counters MX1
 tier_assert_counter unfiltered_relay -eq 7
 tier_assert_counter relay_verified -eq 3
 tier_assert_counter drift -eq 0
+tier_assert_counter stamp_stale -eq 2
+tier_assert_counter stamp_replayed -eq 3
 tier_assert_healthy MX1 MX2
 itest_pass
