@@ -287,7 +287,7 @@ tier_headers() {
 
 # tier_assert_one_stamp FILE HOST TIER: FILE carries exactly one X-MXParity,
 # of HOST and TIER, with the shared policy's digest.  Leaves the stamp
-# (unfolded, "X-MXParity: v=1; ...") in TIER_STAMP.
+# (unfolded, "X-MXParity: v=2; ...") in TIER_STAMP.
 tier_assert_one_stamp() {
     local file=$1 host=$2 tier=$3 stamps n
     stamps=$(tier_headers "$file" X-MXParity)
@@ -297,7 +297,7 @@ tier_assert_one_stamp() {
         *"host=$host;"*"tier=$tier;"*"policy=$TIER_DIGEST;"*) ;;
         *) itest_fail "$file: the stamp is not $host/$tier/$TIER_DIGEST: '$stamps'" "$file" 60 ;;
     esac
-    grep -Eq '^X-MXParity: *v=1;.*; *bh=[0-9a-f]{64}; *mac=[0-9a-f]{64}$' <<<"$stamps" \
+    grep -Eq '^X-MXParity: *v=2;.*; *bh=[0-9a-f]{64}; *mac=[0-9a-f]{64}$' <<<"$stamps" \
         || itest_fail "$file: malformed stamp '$stamps'" "$file" 60
     # shellcheck disable=SC2034 # for the caller
     TIER_STAMP=$stamps
