@@ -7,9 +7,11 @@
 # straight to mx1's Postfix; stamp.py is the test's own implementation of
 # the format, to forge stamps and to check the ones the daemons make.
 #  1. capture a real stamp: mail to @capture.example.com leaves mx2 straight
-#     for the sink; stamp.py --verify agrees with it (kid, host, policy,
-#     envelope, headers, body, findings f.av=clean f.spf=pass) and refuses
-#     it for another recipient;
+#     for the sink; its header fields are written in the ways the hash must
+#     see through (case of names, folding, blanks, a field twice), its body
+#     has a line with a leading dot; stamp.py --verify agrees with the stamp
+#     (kid, host, policy, envelope, headers, body, findings f.av=clean
+#     f.spf=pass) and refuses it for another recipient;
 #  2. replay it (the message exactly as mx2 sent it, its Received header
 #     naming the original client 127.0.0.10) to mx1:
 #     a. the stamped envelope (both recipients): "parity: verified stamp
@@ -212,9 +214,27 @@ forge() {
 
 # --- 1. capture a real stamp ------------------------------------------------------
 itest_log "1: capture a stamp of mx2 (two recipients)"
+# Header fields the hash covers, in the ways a header may be written: names
+# in any case, folded values, runs of blanks, trailing blanks, a field twice.
+{
+    printf 'Date: %s\n' "$(date -R)"
+    printf 'From: "The sender" <c1@pass.example.org>\n'
+    printf 'To: carol@capture.example.com,\n\tdave@capture.example.com\n'
+    printf 'Cc: one@capture.example.com\n'
+    printf 'CC:   two@capture.example.com  \n'
+    printf 'Subject: replay   capture,\n\t folded\twith tabs\n'
+    printf 'MIME-Version: 1.0\n'
+    printf 'content-TYPE: text/plain;\n charset=us-ascii\n'
+    printf 'Message-Id: <c1.%s@itest.example>\n' "$$"
+    printf 'Reply-To: c1@pass.example.org\n'
+    printf 'X-Not-Bound: not in the hash\n'
+    printf '\nthe message mx2 stamped for carol and dave\n.a line with a leading dot\n'
+} >"$ITEST_DIR/c1.eml"
+"${STAMP_PY[@]}" --wire --eml "$ITEST_DIR/c1.eml" --write "$ITEST_DIR/c1.in.wire" \
+    || itest_fail "stamp.py --wire failed"
 tier_send "$MX2_PORT" --from c1@pass.example.org \
     --to carol@capture.example.com,dave@capture.example.com \
-    --header "Subject: replay capture" --body "the message mx2 stamped for carol and dave"
+    --no-data-fixup --data "@$ITEST_DIR/c1.in.wire"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 tier_sink_wait_from c1@pass.example.org 30
