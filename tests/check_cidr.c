@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "check_mxparity.h"
-#include "cidr.h"
+#include "util/cidr.h"
 
 START_TEST(test_cidr_parse_and_match)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_mxparity.h"
-#include "modreg.h"
+#include "policy/modreg.h"
 
 START_TEST(test_modules_load_from_directories)
 {
@@ -48,8 +48,8 @@ START_TEST(test_abi_mismatch_is_refused)
 	e = mxp_modreg_find("newminor");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
-	ck_assert_msg(strstr(e->error, "module built for ABI 4.1, newer than this mxparity's 4.0") !=
-			      NULL,
+	ck_assert_msg(strstr(e->error,
+			     "module built for ABI 4.1, newer than this mxparity's 4.0") != NULL,
 		      "%s", e->error);
 	/* A policy that asks for it says why, at the line of the section. */
 	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");

@@ -1,12 +1,13 @@
 /*
- * check_mxparity.h - the unit test suites and their shared fixtures.
+ * check_mxparity.h - the core's unit test suites, and the fixtures and
+ * runner every unit test binary shares (tests/check_fixtures.c).
  */
 #ifndef CHECK_MXPARITY_H
 #define CHECK_MXPARITY_H
 
 #include <check.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 Suite *suite_cidr(void);
 Suite *suite_verdict(void);
@@ -14,16 +15,12 @@ Suite *suite_thread_stack(void);
 Suite *suite_policy(void);
 Suite *suite_digest(void);
 Suite *suite_modules(void);
-Suite *suite_rcpt(void);
 Suite *suite_pipeline(void);
 Suite *suite_received(void);
 Suite *suite_parity(void);
-#ifdef WITH_AV_TESTS
-Suite *suite_av(void);
-#endif
-#ifdef WITH_SPF_TESTS
-Suite *suite_spf_syntax(void);
-#endif
+
+/* mxp_check_main - run suites (NULL-terminated) in one process; the exit status */
+int mxp_check_main(const char *name, Suite *(*const suites[])(void));
 
 /* fixture_dir - a fresh private directory for this test's files */
 const char *fixture_dir(void);

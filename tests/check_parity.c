@@ -16,14 +16,14 @@
 
 #include "check_mxparity.h"
 #include "check_session.h"
-#include "policy.h"
-#include "stamp.h"
+#include "policy/parity_key.h"
+#include "policy/policy.h"
+#include "tier/stamp.h"
 
 #define KEY "0123456789abcdef0123456789abcdef-test-key"
 
 /* A message through mx2 (edge) and then mx1 (relay) share this policy text. */
-#define TIER_POLICY                                                                                \
-	POLICY_HEAD "parity { key_file = \"parity.key\" }\nmodule testmod { }\n"
+#define TIER_POLICY POLICY_HEAD "parity { key_file = \"parity.key\" }\nmodule testmod { }\n"
 
 /* sample_stamp - a stamp with every field set, two recipients and two findings */
 static void
@@ -32,12 +32,13 @@ sample_stamp(struct mxp_stamp *st)
 	static const char *const rcpts[] = { "alice@example.com", "Bob@Example.COM" };
 
 	memset(st, 0, sizeof(*st));
-	mxp_stamp_kid((const unsigned char *)KEY, strlen(KEY), st->kid);
+	mxp_parity_key_id((const unsigned char *)KEY, strlen(KEY), st->kid);
 	mxp_stamp_set(st->host, sizeof(st->host), "mx2.example.com");
 	mxp_stamp_set(st->tier, sizeof(st->tier), "backup");
-	mxp_stamp_set(st->policy, sizeof(st->policy), "sha256:"
-						       "00112233445566778899aabbccddeeff"
-						       "00112233445566778899aabbccddeeff");
+	mxp_stamp_set(st->policy, sizeof(st->policy),
+		      "sha256:"
+		      "00112233445566778899aabbccddeeff"
+		      "00112233445566778899aabbccddeeff");
 	mxp_stamp_set(st->ts, sizeof(st->ts), "1764633600");
 	mxp_stamp_set(st->client, sizeof(st->client), "192.0.2.1");
 	mxp_stamp_set(st->helo, sizeof(st->helo), "client.example");
@@ -112,22 +113,20 @@ START_TEST(test_stamp_parse_refuses_malformed)
 	struct mxp_stamp st, back;
 	char *good;
 	char *bad[] = {
-		"",
-		"v=2; host=x",
-		"v=3; host=x",
-		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		"",   "v=2; host=x", "v=3; host=x", NULL, NULL, NULL,
+		NULL, NULL,	     NULL,	    NULL, NULL, NULL,
 	};
 	GString *longhost = g_string_new("v=2; host=");
 
 	sample_stamp(&st);
 	good = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
-	bad[3] = g_strconcat(good, "; host=again", NULL);	      /* a field twice */
-	bad[4] = g_strconcat(good, "; colour=blue", NULL);	      /* unknown field */
+	bad[3] = g_strconcat(good, "; host=again", NULL);		   /* a field twice */
+	bad[4] = g_strconcat(good, "; colour=blue", NULL);		   /* unknown field */
 	bad[5] = g_strconcat("v=2; host=; ", strchr(good, ';') + 2, NULL); /* empty value */
-	bad[6] = g_strndup(good, strlen(good) - 10);		      /* mac cut short */
+	bad[6] = g_strndup(good, strlen(good) - 10);			   /* mac cut short */
 	bad[7] = g_strconcat(good, " trailing", NULL);
 	bad[8] = g_strconcat(good, "; helo=\"quoted\"", NULL);
-	bad[9] = g_strconcat(good, "; f.av=again", NULL);	      /* a finding twice */
+	bad[9] = g_strconcat(good, "; f.av=again", NULL); /* a finding twice */
 	bad[10] = g_strconcat(good, "; f.Bad Key=x", NULL);
 	bad[11] = g_strdup(good);
 	memcpy(strstr(bad[11], "rcpt=") + 5, "XYZ", 3); /* not a tag */
@@ -141,8 +140,7 @@ START_TEST(test_stamp_parse_refuses_malformed)
 		g_string_append_c(longhost, 'a');
 	ck_assert_int_eq(mxp_stamp_parse(longhost->str, &back), MXP_STAMP_BAD);
 	/* version 1 is recognised, to be refused as replayable */
-	ck_assert_int_eq(mxp_stamp_parse("v=1; host=mx2.example.com; mac=00", &back),
-			 MXP_STAMP_V1);
+	ck_assert_int_eq(mxp_stamp_parse("v=1; host=mx2.example.com; mac=00", &back), MXP_STAMP_V1);
 	/* without the mac: refused, it is the one field that must be there */
 	*strrchr(good, ';') = '\0';
 	ck_assert_int_eq(mxp_stamp_parse(good, &back), MXP_STAMP_BAD);
@@ -326,7 +324,7 @@ resign(const char *stamp, const char *ts, const char *key)
 	ck_assert_int_eq(mxp_stamp_parse(stamp, &st), MXP_STAMP_OK);
 	if (ts != NULL)
 		g_strlcpy(st.ts, ts, sizeof(st.ts));
-	mxp_stamp_kid((const unsigned char *)key, strlen(key), st.kid);
+	mxp_parity_key_id((const unsigned char *)key, strlen(key), st.kid);
 	value = mxp_stamp_format(&st, (const unsigned char *)key, strlen(key));
 	mxp_stamp_clear(&st);
 	return value;
@@ -365,8 +363,9 @@ START_TEST(test_relay_hop_verifies_the_peers_stamp)
 	ck_assert_msg(strstr(t.added[0], "peer_test=ok:") != NULL, "%s", t.added[0]);
 	/* the peer's stamp removed, ours added: one stamp leaves, naming the original client */
 	ck_assert_uint_eq(t.removals, 1);
-	ck_assert_msg(stamp_of(&t) != NULL && strstr(stamp_of(&t), "host=mx1.example.com; "
-								     "tier=primary") != NULL &&
+	ck_assert_msg(stamp_of(&t) != NULL &&
+			      strstr(stamp_of(&t), "host=mx1.example.com; "
+						   "tier=primary") != NULL &&
 			      strstr(stamp_of(&t), "client=192.0.2.1;") != NULL,
 		      "%s", stamp_of(&t) ? stamp_of(&t) : t.summary);
 	mxp_policy_unref(mx1);
@@ -500,8 +499,9 @@ START_TEST(test_key_rotation_host_by_host)
 	struct mxp_policy *mx1;
 	struct test_txn t;
 	char *by_old, *by_new;
-	const char *both = POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n"
-				       "  verify_key_files = { \"new.key\" }\n}\nmodule testmod { }\n";
+	const char *both =
+		POLICY_HEAD "parity {\n  key_file = \"parity.key\"\n"
+			    "  verify_key_files = { \"new.key\" }\n}\nmodule testmod { }\n";
 	const char *switched = POLICY_HEAD "parity {\n  key_file = \"new.key\"\n"
 					   "  verify_key_files = { \"parity.key\" }\n}\n"
 					   "module testmod { }\n";
@@ -554,7 +554,8 @@ START_TEST(test_stamp_from_a_non_peer_is_removed)
 	ck_assert_msg(strstr(t.summary, "parity=") == NULL, "%s", t.summary);
 	ck_assert_msg(strstr(t.added[0], "relay=none") != NULL, "%s", t.added[0]);
 	ck_assert_uint_eq(t.removals, 2);
-	ck_assert_msg(stamp_of(&t) != NULL && strstr(stamp_of(&t), "host=mx1.example.com;") != NULL &&
+	ck_assert_msg(stamp_of(&t) != NULL &&
+			      strstr(stamp_of(&t), "host=mx1.example.com;") != NULL &&
 			      strstr(stamp_of(&t), "client=192.0.2.7;") != NULL,
 		      "%s", t.summary);
 	mxp_policy_unref(mx1);

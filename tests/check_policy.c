@@ -9,7 +9,7 @@
 #include <glib.h>
 
 #include "check_mxparity.h"
-#include "modcfg.h"
+#include "policy/modcfg.h"
 
 /* expect_error - text must be refused with policy.conf:LINE: and the words */
 static void

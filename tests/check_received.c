@@ -11,7 +11,7 @@
 #include <glib.h>
 
 #include "check_mxparity.h"
-#include "received.h"
+#include "tier/received.h"
 
 /* One header value and what must come out of it. */
 struct sample {

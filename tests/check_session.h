@@ -4,7 +4,7 @@
 #ifndef CHECK_SESSION_H
 #define CHECK_SESSION_H
 
-#include "pipeline.h"
+#include "core/pipeline.h"
 
 struct test_txn {
 	const char *client_ip;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check_mxparity.h"
-#include "thread_stack.h"
+#include "util/thread_stack.h"
 
 /* own_stack_size - run in a new thread: the size of its own stack */
 static void *

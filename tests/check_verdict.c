@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "check_mxparity.h"
-#include "verdict.h"
+#include "util/verdict.h"
 
 START_TEST(test_merge_keeps_most_severe)
 {

@@ -75,7 +75,7 @@ expect "scan without files is a usage error" 2 $rc
 # With the av module, a check counts the signatures instead of loading them.
 if [ -f "$top_builddir/milter/modules/.libs/av.so" ]; then
     ln -s "$top_builddir/milter/modules/.libs/av.so" "$mods/av.so"
-    sh "$top_srcdir/tests/av/make-testdb.sh" "$work/db"
+    sh "$top_srcdir/milter/modules/av/make-testdb.sh" "$work/db"
     sed -n '1,/^module rcpt/p' "$work/policy.conf" >"$work/av.conf"
     printf 'module av { database = "db" spool_dir = "%s" }\n' "$work" >>"$work/av.conf"
     out=$("$mxp" check -c "$work/av.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?

@@ -566,7 +566,7 @@ wait_reply(struct conn *c, bool at_eom, struct counters *k)
 	}
 }
 
-/* macro - one SMFIC_MACRO packet for the command stage, with name/value pairs */
+/* send_macros - one SMFIC_MACRO packet for the command stage, with name/value pairs */
 static int
 send_macros(struct conn *c, char stage, const char *const *pairs)
 {

@@ -68,7 +68,7 @@ mxp_modules_av() {
 # mxp_av_testdb DIR: write the test signature database (EICAR body
 # signature + MD5 of every clamav-testfiles sample) into DIR.
 mxp_av_testdb() {
-    sh "${top_srcdir:?}/tests/av/make-testdb.sh" "$1" >"$ITEST_DIR/make-testdb.log" 2>&1 \
+    sh "${top_srcdir:?}/milter/modules/av/make-testdb.sh" "$1" >"$ITEST_DIR/make-testdb.log" 2>&1 \
         || itest_fail "make-testdb.sh $1 failed" "$ITEST_DIR/make-testdb.log"
 }
 

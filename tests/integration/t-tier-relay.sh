@@ -22,7 +22,11 @@
 #     new policy): a clean message via the backup is still verified
 #     (parity=verified, stamp policy = the new digest) and mx1 scans it
 #     itself (X-Virus-Scanned by mx1.example.com);
-#  5. mx1's counters: relay_verified=2 unfiltered_relay=0 drift=0.
+#  5. a module of a third party's (tests/modules/testmod) on both tiers:
+#     the finding mx2's instance reports travels in mx2's stamp and mx1's
+#     instance reads it by name (peer_test=ok:... in its header), with no
+#     core support for that module;
+#  6. mx1's counters: relay_verified=3 unfiltered_relay=0 drift=0.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -144,6 +148,32 @@ tier_assert_one_stamp "$f" mx1.example.com primary
 tier_assert_ar "$f" pass r4@pass.example.org
 tier_assert_scanned_by "$f" mx1.example.com
 
+# --- 5. a new module's finding travels to the next tier --------------------------
+itest_log "5: testmod on both tiers: its finding in the stamp, read on mx1"
+tier_policy "$TIER_POLICY" tier.3 'module testmod { stamp_header = "X-Test-Peer" }' \
+    'relay_rescan = true'
+TIER_DIGEST=$(tier_digest "$TIER_POLICY")
+tier_reload tier.3 MX1 MX2
+mark=$(itest_mark "$MX1_MLOG")
+tier_send "$MX2_PORT" --from t5@pass.example.org --header "Subject: tier finding" \
+    --body "a finding that travels"
+assert_swaks_reply 250
+delivered=$((delivered + 1))
+tier_sink_wait_from t5@pass.example.org 30
+f=$TIER_FILE
+wait_for_grep_from "$mark" 'parity: verified stamp from mx2\.example\.com' "$MX1_MLOG" 10
+tier_assert_summary "$MX2_MLOG" t5@pass.example.org ' hop=edge ' ' test=ok:[0-9]+:[0-9]+:0 '
+tier_assert_summary "$MX1_MLOG" t5@pass.example.org ' hop=relay:mx2\.example\.com ' \
+    ' test=ok:[0-9]+:[0-9]+:0 ' ' parity=verified( |$)'
+tier_assert_one_stamp "$f" mx1.example.com primary
+case $TIER_STAMP in
+    *"f.test=ok:"*) ;;
+    *) itest_fail "mx1's stamp does not carry testmod's finding: '$TIER_STAMP'" "$f" 60 ;;
+esac
+# mx2's instance saw no peer; mx1's read mx2's finding from the verified stamp.
+assert_grep '^X-Test-Peer: host=mx2\.example\.com .* relay=none .* peer_test=-$' "$f"
+assert_grep '^X-Test-Peer: host=mx1\.example\.com tier=primary hop=relay:mx2\.example\.com .* relay=verified client=127\.0\.0\.10 .* peer_test=ok:[0-9]+:[0-9]+:0$' "$f"
+
 # --- the end --------------------------------------------------------------------
 sink_wait_count "$delivered" 30
 tier_assert_no_sink_from v2@pass.example.org
@@ -157,7 +187,7 @@ assert_no_grep 'sender non-delivery notification' "$MX1_LOG"
 [ "$(pf_queue_count "$MX2_CONF")" -eq 0 ] || itest_fail "mail left in the backup's queue" "$MX2_LOG"
 [ "$(pf_queue_count "$MX1_CONF")" -eq 0 ] || itest_fail "mail left in the primary's queue" "$MX1_LOG"
 tier_counters MX1
-tier_assert_counter relay_verified -eq 2
+tier_assert_counter relay_verified -eq 3
 tier_assert_counter unfiltered_relay -eq 0
 tier_assert_counter drift -eq 0
 tier_assert_healthy MX1 MX2

@@ -143,7 +143,7 @@ tier_common() {
     ln -sf "$top_builddir/milter/modules/.libs/spf.so" "$MXP_MODDIR/spf.so"
     # The EICAR signature is all these tests need: no clamav-testfiles MD5s
     # (make-testdb.sh skips them when the directory does not exist).
-    sh "${top_srcdir:?}/tests/av/make-testdb.sh" "$ITEST_DIR/db" "$ITEST_DIR/no-testfiles" \
+    sh "${top_srcdir:?}/milter/modules/av/make-testdb.sh" "$ITEST_DIR/db" "$ITEST_DIR/no-testfiles" \
         >"$ITEST_DIR/make-testdb.log" 2>&1 \
         || itest_fail "make-testdb.sh failed" "$ITEST_DIR/make-testdb.log"
     tier_dns
@@ -297,7 +297,7 @@ tier_assert_one_stamp() {
         *"host=$host;"*"tier=$tier;"*"policy=$TIER_DIGEST;"*) ;;
         *) itest_fail "$file: the stamp is not $host/$tier/$TIER_DIGEST: '$stamps'" "$file" 60 ;;
     esac
-    grep -Eq '^X-MXParity: *v=2;.*; *bh=[0-9a-f]{64}; *mac=[0-9a-f]{64}$' <<<"$stamps" \
+    grep -Eq '^X-MXParity: *v=2; *kid=[0-9a-f]{16};.*; *ts=[0-9]+;.*; *hdr=[0-9a-f]{64};.*; *bh=[0-9a-f]{64}; *mac=[0-9a-f]{64}$' <<<"$stamps" \
         || itest_fail "$file: malformed stamp '$stamps'" "$file" 60
     # shellcheck disable=SC2034 # for the caller
     TIER_STAMP=$stamps

@@ -233,7 +233,9 @@ testmod_eom(struct mxp_event *ev)
 		 "peer_test=%s",
 		 ev->conn->own_host, ev->conn->own_tier, hop_text(ev->conn, hop, sizeof(hop)),
 		 ev->msg->nrcpt, m->headers, m->body,
-		 ev->msg->relay == NULL ? "none" : ev->msg->relay->verified ? "verified" : "unverified",
+		 ev->msg->relay == NULL	    ? "none"
+		 : ev->msg->relay->verified ? "verified"
+					    : "unverified",
 		 ev->msg->relay && ev->msg->relay->client_addr ? ev->msg->relay->client_addr : "-",
 		 ev->msg->relay && ev->msg->relay->helo ? ev->msg->relay->helo : "-",
 		 peer != NULL ? peer : "-");
@@ -254,7 +256,8 @@ testmod_eom(struct mxp_event *ev)
 		ev->host->add_finding(ev->result, "test", 0, "tag");
 		return MXP_TAG;
 	}
-	ev->host->add_finding(ev->result, "test", 0, "ok:%u:%zu:%u", m->headers, m->body, m->removals);
+	ev->host->add_finding(ev->result, "test", 0, "ok:%u:%zu:%u", m->headers, m->body,
+			      m->removals);
 	return MXP_CONTINUE;
 }
 

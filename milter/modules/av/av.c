@@ -1,0 +1,540 @@
+/*
+ * av.c - the av module: every message scanned in process by libclamav,
+ * as one RFC 5322 message with libclamav's mail parser on, so libclamav
+ * itself unpacks attachments, transfer encodings and archives.  Every tier
+ * loads the same signatures and applies the same actions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <clamav.h>
+#include <glib.h>
+#include <mxparity/module.h>
+
+#include "engine.h"
+#include "spool.h"
+
+#define TEST_DB_MARKER "mxparity-test.ndb"
+
+static const char *const infected_words[] = {"reject", "tempfail", "discard", "quarantine",
+					     "tag", NULL};
+static const char *const limits_words[] = {"tag", "tempfail", "reject", NULL};
+static const char *const reload_words[] = {"concurrent", "blocking", NULL};
+
+static const struct mxp_option av_options[] = {
+	{ .name = "database", .type = MXP_OPT_PATH, .def = "/var/lib/clamav",
+	  .help = "directory of ClamAV signature databases" },
+	{ .name = "on_infected", .type = MXP_OPT_CHOICE, .def = "reject",
+	  .choices = infected_words, .flags = MXP_OPTF_PER_DOMAIN,
+	  .help = "reject (554 5.7.1), tempfail, discard, quarantine or tag" },
+	{ .name = "reply", .type = MXP_OPT_STRING, .def = "Virus found: %v",
+	  .help = "reply text for reject and tempfail; %v is the virus name" },
+	{ .name = "on_limits", .type = MXP_OPT_CHOICE, .def = "tag", .choices = limits_words,
+	  .help = "a message beyond a scan limit: tag it unscanned, tempfail or reject" },
+	{ .name = "max_scan_size", .type = MXP_OPT_SIZE, .def = "25M",
+	  .help = "bytes scanned per message (also the spool bound)" },
+	{ .name = "max_file_size", .type = MXP_OPT_SIZE, .def = "25M",
+	  .help = "largest single file (attachment, archive member) scanned" },
+	{ .name = "max_recursion", .type = MXP_OPT_INT, .def = "16",
+	  .help = "nesting depth of archives and attachments" },
+	{ .name = "max_files", .type = MXP_OPT_INT, .def = "10000",
+	  .help = "files scanned inside one message" },
+	{ .name = "max_scan_time", .type = MXP_OPT_INT, .def = "120000",
+	  .help = "milliseconds one scan may take" },
+	{ .name = "max_decoded_size", .type = MXP_OPT_SIZE, .def = "100M",
+	  .help = "bytes libclamav may scan in all, decoded parts included (its MaxScanSize)" },
+	{ .name = "heuristics", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "extra alerts: broken executables, encrypted archives and documents, OLE2 "
+		  "macros, phishing SSL mismatches and cloaked URLs" },
+	{ .name = "pua", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "load potentially-unwanted-application signatures" },
+	{ .name = "reload", .type = MXP_OPT_CHOICE, .def = "concurrent", .choices = reload_words,
+	  .help = "concurrent: swap after the new engine compiled; blocking: free first" },
+	{ .name = "reload_check_interval", .type = MXP_OPT_INT, .def = "60",
+	  .help = "seconds between database checks (0: only on SIGHUP)" },
+	{ .name = "spool_memory_max", .type = MXP_OPT_SIZE, .def = "1M",
+	  .help = "messages larger than this are spooled to an unlinked file" },
+	{ .name = "spool_dir", .type = MXP_OPT_PATH, .def = "/var/tmp",
+	  .help = "directory for spooled messages and libclamav's temporary files" },
+	{ .name = "max_concurrent_scans", .type = MXP_OPT_INT, .def = "4",
+	  .help = "scans running at once; others wait (0: no bound)" },
+	{ .name = "relay_rescan", .type = MXP_OPT_BOOL, .def = "false",
+	  .help = "scan mail that a peer relays with a verified stamp again" },
+	{ .name = NULL },
+};
+
+struct av_instance {
+	const struct mxp_host *host;
+	const struct mxp_config *cfg;
+	struct av_slot *slot;
+	struct cl_scan_options scan_opts;
+	size_t max_scan_size;
+	size_t spool_memory_max;
+	const char *spool_dir;
+	bool test_signatures;
+	unsigned checked_sigs; /* check mode: counted, not loaded */
+};
+
+struct av_message {
+	struct av_spool spool;
+	bool over_limit;      /* stopped spooling: the message is beyond max_scan_size */
+	bool spool_failed;
+	char spool_error[256];
+};
+
+/* is_test_database - the generated test database carries a marker file */
+static bool
+is_test_database(const char *dir)
+{
+	char *marker = g_build_filename(dir, TEST_DB_MARKER, NULL);
+	bool yes = g_file_test(marker, G_FILE_TEST_EXISTS);
+
+	g_free(marker);
+	return yes;
+}
+
+static void av_destroy(void *instance);
+
+static int
+av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r, char *err,
+	size_t errlen)
+{
+	struct av_instance *inst = g_new0(struct av_instance, 1);
+	struct av_settings st = {
+		.database = host->cfg_string(cfg, "database"),
+		.tmpdir = host->cfg_string(cfg, "spool_dir"),
+		.max_scan_size = (uint64_t)host->cfg_int(cfg, "max_decoded_size"),
+		.max_file_size = (uint64_t)host->cfg_int(cfg, "max_file_size"),
+		.max_recursion = (uint32_t)host->cfg_int(cfg, "max_recursion"),
+		.max_files = (uint32_t)host->cfg_int(cfg, "max_files"),
+		.max_scan_time = (uint32_t)host->cfg_int(cfg, "max_scan_time"),
+		.pua = host->cfg_bool(cfg, "pua"),
+		.blocking = strcmp(host->cfg_string(cfg, "reload"), "blocking") == 0,
+		.check_interval = (unsigned)host->cfg_int(cfg, "reload_check_interval"),
+		.max_concurrent = (unsigned)host->cfg_int(cfg, "max_concurrent_scans"),
+	};
+
+	inst->host = host;
+	inst->cfg = cfg;
+	inst->max_scan_size = (size_t)host->cfg_int(cfg, "max_scan_size");
+	inst->spool_memory_max = (size_t)host->cfg_int(cfg, "spool_memory_max");
+	inst->spool_dir = st.tmpdir;
+	/* The whole message as one mail: every parser on, so libclamav unpacks it all. */
+	inst->scan_opts.parse = ~0u;
+	/*
+	 * Always on: a part beyond a limit must come back as
+	 * Heuristics.Limits.Exceeded (on_limits), not as a silent CL_CLEAN.
+	 */
+	inst->scan_opts.general = CL_SCAN_GENERAL_HEURISTICS;
+	inst->scan_opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+	if (host->cfg_bool(cfg, "heuristics"))
+		inst->scan_opts.heuristic |= CL_SCAN_HEURISTIC_BROKEN |
+					     CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+					     CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS |
+					     CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH |
+					     CL_SCAN_HEURISTIC_PHISHING_CLOAK;
+	if (host->cfg_int(cfg, "max_recursion") < 1 || host->cfg_int(cfg, "max_files") < 1 ||
+	    host->cfg_int(cfg, "max_scan_time") < 1 || st.max_scan_size == 0 ||
+	    inst->max_scan_size == 0) {
+		snprintf(err, errlen, "scan limits must be positive");
+		goto fail;
+	}
+	if (host->cfg_int(cfg, "max_concurrent_scans") < 0 ||
+	    host->cfg_int(cfg, "reload_check_interval") < 0) {
+		snprintf(err, errlen, "max_concurrent_scans and reload_check_interval must not be negative");
+		goto fail;
+	}
+	if (access(st.tmpdir, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "spool_dir %s is not writable", st.tmpdir);
+		goto fail;
+	}
+	inst->test_signatures = is_test_database(st.database);
+	if (host->checking()) {
+		/* A check counts the signatures instead of compiling them (clamd-sized RAM). */
+		unsigned sigs = 0;
+
+		if (cl_countsigs(st.database, CL_COUNTSIGS_ALL, &sigs) != CL_SUCCESS || sigs == 0) {
+			snprintf(err, errlen, "no signatures in %s", st.database);
+			goto fail;
+		}
+		inst->checked_sigs = sigs;
+		*instance_r = inst;
+		return 0;
+	}
+	inst->slot = av_slot_get(&st, host, err, errlen);
+	if (inst->slot == NULL)
+		goto fail;
+	if (inst->test_signatures)
+		host->log(LOG_WARNING, "av: ONLY TEST SIGNATURES are loaded (%s): this host does not "
+				       "really scan for viruses",
+			  st.database);
+	*instance_r = inst;
+	return 0;
+fail:
+	av_destroy(inst);
+	return -1;
+}
+
+static void
+av_destroy(void *instance)
+{
+	struct av_instance *inst = instance;
+
+	if (inst->slot != NULL)
+		av_slot_put(inst->slot);
+	g_free(inst);
+}
+
+static void
+av_describe(void *instance, char *buf, size_t len)
+{
+	struct av_instance *inst = instance;
+	char what[256];
+
+	if (inst->slot == NULL)
+		snprintf(what, sizeof(what), "av=clamav-%s/sigs-%u(counted)", cl_retver(),
+			 inst->checked_sigs);
+	else
+		av_slot_describe(inst->slot, what, sizeof(what));
+	snprintf(buf, len, "%s%s", what, inst->test_signatures ? "/TEST-SIGNATURES-ONLY" : "");
+}
+
+static int
+av_msg_begin(struct mxp_event *ev, void **msg_state_r)
+{
+	const struct av_instance *inst = ev->instance;
+	struct av_message *m = g_new0(struct av_message, 1);
+
+	av_spool_init(&m->spool, inst->spool_memory_max, inst->spool_dir);
+	*msg_state_r = m;
+	return 0;
+}
+
+static void
+av_msg_end(struct mxp_event *ev, bool aborted)
+{
+	struct av_message *m = ev->msg_state;
+
+	(void)aborted;
+	if (m == NULL)
+		return;
+	av_spool_free(&m->spool);
+	g_free(m);
+}
+
+/* spool - append unless the message is already beyond the scan bound */
+static void
+spool(const struct av_instance *inst, struct av_message *m, const void *data, size_t len)
+{
+	if (m->over_limit || m->spool_failed)
+		return;
+	if (m->spool.len + len > inst->max_scan_size) {
+		m->over_limit = true;
+		av_spool_free(&m->spool); /* nothing more will be scanned */
+		return;
+	}
+	if (av_spool_write(&m->spool, data, len, m->spool_error, sizeof(m->spool_error)) < 0)
+		m->spool_failed = true;
+}
+
+/* is_virus_header - the headers we own and replace */
+static bool
+is_virus_header(const char *name)
+{
+	return strcasecmp(name, "X-Virus-Scanned") == 0 || strcasecmp(name, "X-Virus-Status") == 0;
+}
+
+static enum mxp_verdict
+av_header(struct mxp_event *ev, const char *name, const char *value, unsigned index)
+{
+	const struct av_instance *inst = ev->instance;
+	struct av_message *m = ev->msg_state;
+
+	/* Replace mode: whatever a sender or an earlier hop claimed is removed. */
+	if (is_virus_header(name))
+		ev->host->remove_header(ev->result, name, index);
+	spool(inst, m, name, strlen(name));
+	spool(inst, m, ": ", 2);
+	spool(inst, m, value, strlen(value));
+	spool(inst, m, "\r\n", 2);
+	return MXP_CONTINUE;
+}
+
+static enum mxp_verdict
+av_eoh(struct mxp_event *ev)
+{
+	spool(ev->instance, ev->msg_state, "\r\n", 2);
+	return MXP_CONTINUE;
+}
+
+static enum mxp_verdict
+av_body(struct mxp_event *ev, const unsigned char *chunk, size_t len)
+{
+	spool(ev->instance, ev->msg_state, chunk, len);
+	return MXP_CONTINUE;
+}
+
+/* keepalive - while waiting for a scan slot */
+static void
+keepalive(void *arg)
+{
+	struct mxp_event *ev = arg;
+
+	ev->host->progress(ev);
+}
+
+/* scan - CL_CLEAN, CL_VIRUS (virname set) or an error */
+static cl_error_t
+scan(const struct av_instance *inst, struct av_message *m, struct cl_engine *engine,
+     const char **virname)
+{
+	struct cl_scan_options opts = inst->scan_opts;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	if (av_spool_in_memory(&m->spool)) {
+		cl_fmap_t *map = cl_fmap_open_memory(m->spool.mem, m->spool.len);
+
+		if (map == NULL)
+			return CL_EMEM;
+		rc = cl_scanmap_callback(map, "message.eml", virname, &scanned, engine, &opts, NULL);
+		cl_fmap_close(map);
+		return rc;
+	}
+	if (lseek(m->spool.fd, 0, SEEK_SET) < 0)
+		return CL_ESEEK;
+	return cl_scandesc(m->spool.fd, "message.eml", virname, &scanned, engine, &opts);
+}
+
+/* strictest_action - on_infected over the recipients' domains, the most severe wins */
+static const char *
+strictest_action(const struct mxp_event *ev)
+{
+	const struct av_instance *inst = ev->instance;
+	static const char *const order[] = {"tag", "quarantine", "tempfail", "reject", "discard"};
+	const char *best = NULL;
+	int best_rank = -1;
+
+	for (size_t i = 0; i <= ev->msg->nrcpt; i++) {
+		const char *at = i < ev->msg->nrcpt ? strrchr(ev->msg->rcpts[i], '@') : NULL;
+		const struct mxp_config *cfg;
+		const char *action;
+
+		if (i == ev->msg->nrcpt && best != NULL)
+			break;
+		cfg = ev->host->cfg_for_domain(inst->cfg, at != NULL ? at + 1 : NULL);
+		action = ev->host->cfg_string(cfg, "on_infected");
+		for (int r = 0; r < 5; r++)
+			if (strcmp(order[r], action) == 0 && r > best_rank) {
+				best_rank = r;
+				best = action;
+			}
+	}
+	return best;
+}
+
+/* reply_text - the policy's template with %v replaced */
+static void
+reply_text(const struct av_instance *inst, const char *virname, char *buf, size_t len)
+{
+	const char *tpl = inst->host->cfg_string(inst->cfg, "reply");
+	size_t o = 0;
+
+	for (const char *p = tpl; *p != '\0' && o + 1 < len; p++) {
+		if (p[0] == '%' && p[1] == 'v') {
+			o += (size_t)snprintf(buf + o, len - o, "%s", virname);
+			p++;
+		} else {
+			buf[o++] = *p;
+		}
+		if (o >= len)
+			o = len - 1;
+	}
+	buf[o] = '\0';
+}
+
+/* add_status - our X-Virus-* headers for a message that is delivered */
+static void
+add_status(struct mxp_event *ev, const char *status)
+{
+	char scanned[256];
+
+	snprintf(scanned, sizeof(scanned), "mxparity av (ClamAV %s) on %s", cl_retver(),
+		 ev->conn->own_host);
+	ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
+	ev->host->add_header(ev->result, "X-Virus-Status", status);
+}
+
+/* act_on_limits - a message that could not be scanned in full */
+static enum mxp_verdict
+act_on_limits(struct mxp_event *ev, const char *why)
+{
+	const struct av_instance *inst = ev->instance;
+	const char *action = inst->host->cfg_string(inst->cfg, "on_limits");
+
+	ev->host->add_finding(ev->result, "av", 0, "skipped:%s", why);
+	if (strcmp(action, "reject") == 0) {
+		ev->host->set_reply(ev->result, "552", "5.3.4",
+				    "Message too large or complex to scan for viruses");
+		return MXP_REJECT;
+	}
+	if (strcmp(action, "tempfail") == 0) {
+		ev->host->set_reply(ev->result, "452", "4.3.4",
+				    "Message too large or complex to scan now");
+		return MXP_TEMPFAIL;
+	}
+	add_status(ev, "Unscanned (limits)");
+	return MXP_TAG;
+}
+
+/* act_on_infected - the policy's action for a virus */
+static enum mxp_verdict
+act_on_infected(struct mxp_event *ev, const char *virname)
+{
+	const struct av_instance *inst = ev->instance;
+	const char *action = strictest_action(ev);
+	char text[300], status[300];
+
+	ev->host->add_finding(ev->result, "av", 0, "infected:%s", virname);
+	reply_text(inst, virname, text, sizeof(text));
+	if (strcmp(action, "reject") == 0) {
+		ev->host->set_reply(ev->result, "554", "5.7.1", "%s", text);
+		return MXP_REJECT;
+	}
+	if (strcmp(action, "tempfail") == 0) {
+		ev->host->set_reply(ev->result, "451", "4.7.1", "%s", text);
+		return MXP_TEMPFAIL;
+	}
+	if (strcmp(action, "discard") == 0)
+		return MXP_DISCARD;
+	snprintf(status, sizeof(status), "Infected (%s)", virname);
+	add_status(ev, status);
+	if (strcmp(action, "quarantine") == 0) {
+		snprintf(status, sizeof(status), "virus %s", virname);
+		ev->host->set_quarantine(ev->result, status);
+		return MXP_QUARANTINE;
+	}
+	return MXP_TAG;
+}
+
+/*
+ * trust_peer_scan - a peer of the MX map relays a message whose stamp
+ * verified with our policy: it was scanned with the same signatures and
+ * settings, so unless relay_rescan says otherwise its result stands.
+ */
+static bool
+trust_peer_scan(struct mxp_event *ev)
+{
+	const struct av_instance *inst = ev->instance;
+	const struct mxp_relay *relay = ev->msg->relay;
+	const char *peer_av;
+	char scanned[300];
+
+	if (relay == NULL || !relay->verified || inst->host->cfg_bool(inst->cfg, "relay_rescan"))
+		return false;
+	peer_av = ev->host->peer_finding(ev, "av");
+	/* Only a scan result stands: a peer that failed, or had no av, leaves it to us. */
+	if (peer_av == NULL || (strcmp(peer_av, "clean") != 0 &&
+				strncmp(peer_av, "infected:", 9) != 0 &&
+				strncmp(peer_av, "skipped:", 8) != 0))
+		return false;
+	if (strcmp(peer_av, "clean") == 0) {
+		snprintf(scanned, sizeof(scanned),
+			 "mxparity av on %s (verified stamp, not scanned on %s)", relay->stamp_host,
+			 ev->conn->own_host);
+		ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
+		ev->host->add_header(ev->result, "X-Virus-Status", "Clean");
+	}
+	return true;
+}
+
+/*
+ * act_on_peer - what the peer found gets our policy's action, as if we
+ * had found it: a peer's infected is rejected here when on_infected says
+ * so, not merely tagged.
+ */
+static enum mxp_verdict
+act_on_peer(struct mxp_event *ev)
+{
+	const char *peer_av = ev->host->peer_finding(ev, "av");
+	enum mxp_verdict v = MXP_CONTINUE;
+
+	if (strncmp(peer_av, "infected:", 9) == 0)
+		v = act_on_infected(ev, peer_av + 9);
+	else if (strncmp(peer_av, "skipped:", 8) == 0)
+		v = act_on_limits(ev, peer_av + 8);
+	ev->host->add_finding(ev->result, "av", MXP_FINDING_FROM_PEER, "%s", peer_av);
+	return v;
+}
+
+static enum mxp_verdict
+av_eom(struct mxp_event *ev)
+{
+	struct av_instance *inst = ev->instance;
+	struct av_message *m = ev->msg_state;
+	struct cl_engine *engine;
+	const char *virname = NULL;
+	cl_error_t rc;
+
+	if (trust_peer_scan(ev))
+		return act_on_peer(ev);
+	if (m->spool_failed) {
+		ev->host->log(LOG_ERR, "av: %s", m->spool_error);
+		ev->host->add_finding(ev->result, "av", 0, "error:spool");
+		return MXP_ERROR;
+	}
+	if (m->over_limit)
+		return act_on_limits(ev, "size");
+	engine = av_slot_acquire(inst->slot, keepalive, ev);
+	if (engine == NULL) {
+		ev->host->add_finding(ev->result, "av", 0, "error:no-engine");
+		return MXP_ERROR; /* reloading (blocking) or no database loaded: on_error */
+	}
+	av_engine_errors_reset();
+	rc = scan(inst, m, engine, &virname);
+	av_slot_release(inst->slot, engine);
+	/* libclamav reports some failures (no temporary directory) only as log lines. */
+	if (rc == CL_CLEAN && av_engine_errors() > 0) {
+		ev->host->add_finding(ev->result, "av", 0, "error:incomplete-scan");
+		return MXP_ERROR;
+	}
+	if (rc == CL_CLEAN) {
+		ev->host->add_finding(ev->result, "av", 0, "clean");
+		add_status(ev, "Clean");
+		return MXP_CONTINUE;
+	}
+	if (rc == CL_VIRUS && virname != NULL) {
+		if (strncmp(virname, "Heuristics.Limits.Exceeded.", 27) == 0)
+			return act_on_limits(ev, virname + 27);
+		return act_on_infected(ev, virname);
+	}
+	/* A limit hit on the message itself (max_file_size) comes back unnamed. */
+	if (rc == CL_VIRUS)
+		return act_on_limits(ev, "limits");
+	if (rc == CL_ETIMEOUT || rc == CL_EMAXSIZE || rc == CL_EMAXREC || rc == CL_EMAXFILES)
+		return act_on_limits(ev, cl_strerror(rc));
+	ev->host->log(LOG_ERR, "av: scan failed: %s", cl_strerror(rc));
+	ev->host->add_finding(ev->result, "av", 0, "error:%s", cl_strerror(rc));
+	return MXP_ERROR;
+}
+
+static const struct mxp_module av_module = {
+	MXP_MODULE_ABI_VERSION,
+	.name = "av",
+	.description = "in-process virus scanning with libclamav",
+	.options = av_options,
+	.init = av_init,
+	.destroy = av_destroy,
+	.msg_begin = av_msg_begin,
+	.msg_end = av_msg_end,
+	.header = av_header,
+	.eoh = av_eoh,
+	.body = av_body,
+	.eom = av_eom,
+	.describe = av_describe,
+};
+
+MXP_MODULE_DEFINE(av_module);

@@ -1,0 +1,38 @@
+## milter/modules/av/module.mk - the av module: virus scanning in process
+## with libclamav (configure --with-clamav).  Included by Makefile.am.
+if HAVE_CLAMAV
+module_LTLIBRARIES += milter/modules/av/av.la
+milter_modules_av_av_la_SOURCES = milter/modules/av/av.c \
+	milter/modules/av/engine.c milter/modules/av/engine.h \
+	milter/modules/av/spool.c milter/modules/av/spool.h
+milter_modules_av_av_la_CPPFLAGS = $(MODULE_CPPFLAGS)
+milter_modules_av_av_la_CFLAGS = $(MODULE_CFLAGS) $(CLAMAV_CFLAGS)
+milter_modules_av_av_la_LDFLAGS = $(MODULE_LDFLAGS)
+milter_modules_av_av_la_LIBADD = $(GLIB_LIBS) $(CLAMAV_LIBS)
+
+# A small test database (EICAR and clamav-testfiles hashes), built with the
+# program so `./bootstrap run` and the tests need nothing downloaded.
+BUILT_LOCAL += testdb/mxparity-test.ndb
+testdb/mxparity-test.ndb: $(srcdir)/milter/modules/av/make-testdb.sh
+	$(AM_V_GEN)sh $(srcdir)/milter/modules/av/make-testdb.sh testdb
+
+# The suite drives the engine and the spool directly, as well as the module.
+MODULE_CHECKS += milter/modules/av/tests/check_av
+milter_modules_av_tests_check_av_SOURCES = milter/modules/av/tests/check_av.c \
+	milter/modules/av/engine.c milter/modules/av/spool.c
+milter_modules_av_tests_check_av_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)/milter/modules/av
+milter_modules_av_tests_check_av_CFLAGS = $(MODULE_CHECK_CFLAGS) $(CLAMAV_CFLAGS)
+milter_modules_av_tests_check_av_LDADD = $(MODULE_CHECK_LDADD) $(CLAMAV_LIBS)
+
+MODULE_TESTS += \
+	milter/modules/av/tests/t-av-samples.sh \
+	milter/modules/av/tests/t-av-corpus.sh \
+	milter/modules/av/tests/t-av-limits.sh \
+	milter/modules/av/tests/t-av-reload.sh \
+	milter/modules/av/tests/t-av-failsafe.sh
+endif
+EXTRA_DIST += milter/modules/av/make-testdb.sh milter/modules/av/tests/av-corpus.sh \
+	milter/modules/av/tests/measure-memory.sh \
+	milter/modules/av/tests/t-av-samples.sh milter/modules/av/tests/t-av-corpus.sh \
+	milter/modules/av/tests/t-av-limits.sh milter/modules/av/tests/t-av-reload.sh \
+	milter/modules/av/tests/t-av-failsafe.sh

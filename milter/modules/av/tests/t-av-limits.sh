@@ -1,0 +1,203 @@
+#!/bin/bash
+# t-av-limits.sh - scan limits of the av module behind a real Postfix:
+#  1. max_scan_size = 64K: a 16 KB message is scanned (av=clean); a 100 KB
+#     one is handled as on_limits says, and only so:
+#       tag      -> 250, one "X-Virus-Status: Unscanned (limits)", av=skipped:size
+#       reject   -> 552 5.3.4 at DATA, nothing delivered
+#       tempfail -> 452 4.3.4 at DATA, nothing delivered
+#     (on_limits switched by SIGHUP to a changed policy);
+#  2. spool spill, spool_memory_max = 4K: a 200 KB clean message is accepted
+#     (X-Virus-Status: Clean), a 200 KB message with EICAR at its very END and
+#     one with clam.zip attached at its end are rejected: the file spool is
+#     scanned in full.  That the file spool is really used is shown by taking
+#     the spool dir away: the 200 KB message then gets 451 (av=error:spool),
+#     never a pass; with the dir back it is accepted;
+#  3. the recursion limit: clam_cache_emax.tgz (clam.exe in 9 nested .tgz)
+#     is beyond max_recursion = 16: on_limits = reject -> 552 5.3.4
+#     av=skipped:MaxRecursion; the same attachment followed by EICAR is still
+#     rejected as EICAR (a limit in one part does not hide a virus in
+#     another); with max_recursion = 24 clam.exe inside is found.
+# The database holds EICAR and clam.exe's MD5 only, so archives must be
+# unpacked to find anything.  Finally: daemon alive, no sanitizer report,
+# the spool dir empty.
+set -u
+# shellcheck source=tests/integration/lib.sh
+. "${top_srcdir:?}/tests/integration/lib.sh"
+# shellcheck source=tests/integration/mxp.sh
+. "${top_srcdir:?}/tests/integration/mxp.sh"
+
+itest_init av-limits
+itest_require swaks
+mxp_modules_av
+SAMPLES=/usr/share/clamav-testfiles
+[ -f "$SAMPLES/clam_cache_emax.tgz" ] || itest_skip "$SAMPLES (package clamav-testfiles) is missing"
+
+EICAR_NAME=Mxparity.Test.EICAR.UNOFFICIAL
+printf 'alice@example.com\n' >"$ITEST_DIR/recipients"
+# make-testdb.sh on a samples dir holding clam.exe only: EICAR + clam.exe's MD5.
+mkdir -p "$ITEST_DIR/testfiles"
+cp "$SAMPLES/clam.exe" "$ITEST_DIR/testfiles/"
+sh "$top_srcdir/milter/modules/av/make-testdb.sh" "$ITEST_DIR/db" "$ITEST_DIR/testfiles" \
+    || itest_fail "make-testdb.sh failed"
+
+# make_msg FILE KBYTES [TAIL_FILE]: a message of about KBYTES kB of text
+# lines, followed by the content of TAIL_FILE (if given) at the very end.
+make_msg() {
+    local file=$1 kb=$2 tail=${3:-}
+    {
+        printf 'From: sender@example.com\nTo: alice@example.com\n'
+        printf 'Subject: %s kB message\nMessage-ID: <%s.%s@itest.example>\n\n' "$kb" "$kb" "$RANDOM"
+        awk -v n="$(( kb * 1024 / 64 ))" 'BEGIN {
+            for (i = 1; i <= n; i++)
+                printf "line %06d: the quick brown fox jumps over the lazy dog 0123\n", i
+        }'
+        if [ -n "$tail" ]; then cat "$tail"; printf '\n'; fi
+    } >"$file"
+}
+
+# expect_summary SENDER ERE: the summary line of SENDER matches ERE.
+expect_summary() {
+    local line
+    line=$(mxp_wait_summary_from "$1")
+    [[ $line =~ $2 ]] || itest_fail "summary of <$1> does not match /$2/: '${line:-<none>}'" "$MXP_LOG"
+    itest_log "ok: <$1> ${BASH_REMATCH[0]}"
+}
+
+# expect_status SENDER STATUS: the sink copy from SENDER has exactly one
+# X-Virus-Status (STATUS) and exactly one X-Virus-Scanned of ours.
+expect_status() {
+    local f status scanned
+    _itest_poll 30 _sink_has_from "$1" || itest_fail "no sink message from <$1>"
+    f=$(sink_file_from "$1")
+    status=$(header_lines "$f" X-Virus-Status)
+    scanned=$(header_lines "$f" X-Virus-Scanned)
+    [ "$status" = "X-Virus-Status: $2" ] \
+        || itest_fail "<$1>: want exactly one 'X-Virus-Status: $2', got '$status'" "$f" 30
+    [[ $scanned =~ ^X-Virus-Scanned:\ mxparity\ av\ \(ClamAV\ [0-9.]+\)\ on\ mx1\.example\.com$ ]] \
+        || itest_fail "<$1>: want exactly one X-Virus-Scanned of ours, got '$scanned'" "$f" 30
+}
+
+# shellcheck disable=SC2317 # called through _itest_poll
+_sink_has_from() {
+    [ -n "$(sink_file_from "$1")" ]
+}
+
+make_msg "$ITEST_DIR/msg-16k" 16
+make_msg "$ITEST_DIR/msg-100k" 100
+# Not 60 kB: libclamav's own MaxScanSize (set to max_scan_size too) counts
+# every byte it scans, the raw message and each decoded part, so a plain
+# text message over max_scan_size / 2 is already av=skipped:MaxScanSize.
+size100=$(wc -c <"$ITEST_DIR/msg-100k")
+
+# --- 1. max_scan_size = 64K ---------------------------------------------------
+mxp_av_policy itest.tag "max_scan_size = 64K  on_limits = tag"
+mxp_start
+sink_start
+pf_start "$(mxp_milter)"
+delivered=0
+
+swaks_send --to alice@example.com --from small@example.com --data "$ITEST_DIR/msg-16k"
+assert_swaks_reply 250
+expect_summary small@example.com ' av=clean action=accept '
+delivered=$(( delivered + 1 ))
+expect_status small@example.com Clean
+
+swaks_send --to alice@example.com --from big-tag@example.com --data "$ITEST_DIR/msg-100k"
+assert_swaks_reply 250
+expect_summary big-tag@example.com ' av=skipped:size action=tag '
+delivered=$(( delivered + 1 ))
+expect_status big-tag@example.com 'Unscanned (limits)'
+
+mxp_av_policy itest.reject "max_scan_size = 64K  on_limits = reject"
+mxp_reload_policy itest.reject
+swaks_send --to alice@example.com --from big-reject@example.com --data "$ITEST_DIR/msg-100k" || true
+assert_swaks_reply "552 5.3.4 Message too large or complex to scan for viruses"
+assert_grep '<- *354 ' "$SWAKS_LOG"
+expect_summary big-reject@example.com ' av=skipped:size action=reject '
+
+mxp_av_policy itest.tempfail "max_scan_size = 64K  on_limits = tempfail"
+mxp_reload_policy itest.tempfail
+swaks_send --to alice@example.com --from big-tempfail@example.com --data "$ITEST_DIR/msg-100k" || true
+assert_swaks_reply "452 4.3.4 Message too large or complex to scan now"
+expect_summary big-tempfail@example.com ' av=skipped:size action=tempfail '
+# Under the limit, tempfail mode changes nothing.
+swaks_send --to alice@example.com --from small-2@example.com --data "$ITEST_DIR/msg-16k"
+assert_swaks_reply 250
+expect_summary small-2@example.com ' av=clean action=accept '
+delivered=$(( delivered + 1 ))
+sink_wait_count "$delivered" 30
+itest_log "1: max_scan_size 64K, a $size100-byte message: tag/reject/tempfail as configured"
+
+# --- 2. spool spill: spool_memory_max = 4K -----------------------------------
+mxp_eicar >"$ITEST_DIR/eicar.com"
+make_msg "$ITEST_DIR/msg-200k" 200
+make_msg "$ITEST_DIR/msg-200k-eicar" 200 "$ITEST_DIR/eicar.com"
+# EICAR must really be the last thing: no byte of it in the first 190 kB.
+if head -c 194560 "$ITEST_DIR/msg-200k-eicar" | grep -qF 'EICAR-STANDARD'; then
+    itest_fail "the test message has EICAR too early"
+fi
+mxp_av_policy itest.spool "spool_memory_max = 4K  on_limits = reject"
+mxp_reload_policy itest.spool
+
+swaks_send --to alice@example.com --from spool-clean@example.com --data "$ITEST_DIR/msg-200k"
+assert_swaks_reply 250
+expect_summary spool-clean@example.com ' av=clean action=accept '
+delivered=$(( delivered + 1 ))
+expect_status spool-clean@example.com Clean
+
+swaks_send --to alice@example.com --from spool-eicar@example.com --data "$ITEST_DIR/msg-200k-eicar" || true
+assert_swaks_reply "554 5.7.1 Virus found: $EICAR_NAME"
+expect_summary spool-eicar@example.com " av=infected:${EICAR_NAME//./\\.} action=reject "
+
+# 200 kB of text, then clam.zip as the last MIME part.
+awk 'BEGIN { for (i = 1; i <= 3200; i++) printf "filler line %06d: the quick brown fox jumps over the dog\n", i }' \
+    >"$ITEST_DIR/body-200k"
+swaks_send --to alice@example.com --from spool-zip@example.com --body @"$ITEST_DIR/body-200k" \
+    --attach-type application/zip --attach-name clam.zip --attach @"$SAMPLES/clam.zip" || true
+assert_swaks_reply "554 5.7.1 Virus found: Mxparity.Test.File.clam_exe.UNOFFICIAL"
+expect_summary spool-zip@example.com ' size=[0-9]{6} .* av=infected:Mxparity\.Test\.File\.clam_exe\.UNOFFICIAL action=reject '
+
+# Without its spool dir, a message past spool_memory_max cannot be spooled:
+# 451, av=error:spool -- proof that the file spool is what was used above.
+rmdir "$ITEST_DIR/spool" || itest_fail "the spool dir is not empty: $(ls -A "$ITEST_DIR/spool")"
+swaks_send --to alice@example.com --from spool-gone@example.com --data "$ITEST_DIR/msg-200k" || true
+assert_swaks_reply "451 4.3.0"
+expect_summary spool-gone@example.com ' av=error:spool action=tempfail '
+mkdir "$ITEST_DIR/spool"
+swaks_send --to alice@example.com --from spool-back@example.com --data "$ITEST_DIR/msg-200k"
+assert_swaks_reply 250
+expect_summary spool-back@example.com ' av=clean action=accept '
+delivered=$(( delivered + 1 ))
+sink_wait_count "$delivered" 30
+itest_log "2: spool spill: 200 kB clean accepted, EICAR / clam.zip at the end rejected, no spool dir -> 451"
+
+# --- 3. the recursion limit ---------------------------------------------------
+# (still on_limits = reject from the spool policy)
+swaks_send --to alice@example.com --from deep@example.com --attach-type application/x-gzip \
+    --attach-name clam_cache_emax.tgz --attach @"$SAMPLES/clam_cache_emax.tgz" || true
+assert_swaks_reply "552 5.3.4"
+expect_summary deep@example.com ' av=skipped:MaxRecursion action=reject '
+
+mxp_av_policy itest.deep-tag "on_limits = tag"
+mxp_reload_policy itest.deep-tag
+swaks_send --to alice@example.com --from deep-eicar@example.com \
+    --attach-type application/x-gzip --attach-name clam_cache_emax.tgz --attach @"$SAMPLES/clam_cache_emax.tgz" \
+    --attach-type application/octet-stream --attach-name eicar.com --attach @"$ITEST_DIR/eicar.com" || true
+assert_swaks_reply "554 5.7.1 Virus found: $EICAR_NAME"
+expect_summary deep-eicar@example.com " av=infected:${EICAR_NAME//./\\.} action=reject "
+
+mxp_av_policy itest.deeper "max_recursion = 24"
+mxp_reload_policy itest.deeper
+swaks_send --to alice@example.com --from deeper@example.com --attach-type application/x-gzip \
+    --attach-name clam_cache_emax.tgz --attach @"$SAMPLES/clam_cache_emax.tgz" || true
+assert_swaks_reply "554 5.7.1 Virus found: Mxparity.Test.File.clam_exe.UNOFFICIAL"
+expect_summary deeper@example.com ' av=infected:Mxparity\.Test\.File\.clam_exe\.UNOFFICIAL action=reject '
+itest_log "3: recursion: beyond the limit -> on_limits; a virus next to it still found; max_recursion 24 finds clam.exe"
+
+# --- the end --------------------------------------------------------------------
+sleep 1
+[ "$(sink_count)" -eq "$delivered" ] || itest_fail "the sink holds $(sink_count) messages, want $delivered"
+mxp_assert_healthy
+left=$(find "$ITEST_DIR/spool" -mindepth 1 | head -n 5)
+[ -z "$left" ] || itest_fail "files left in the spool dir: $left"
+itest_pass

@@ -1,0 +1,96 @@
+/*
+ * parity_key.c - load the shared stamp key.  A short key or one that any
+ * local user can read would let stamps be forged, so both stop the load.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "policy/parity_key.h"
+#include "util/hex.h"
+
+#define MAX_KEY 4096
+
+int
+mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char *why,
+		    size_t whylen)
+{
+	unsigned char buf[MAX_KEY + 1];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(why, whylen,
+			 "%s (make one on one host: head -c 32 /dev/urandom > FILE; chmod 0640 "
+			 "FILE; chgrp mxparity FILE; then copy it to every MX host)",
+			 strerror(errno));
+		return -1;
+	}
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(why, whylen, "readable or writable by others (mode %04o): chmod o-rwx",
+			 (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (n < MXP_PARITY_KEY_MIN || n > MAX_KEY) {
+		snprintf(why, whylen,
+			 "%zd bytes; a key must have %d to %d (e.g. head -c 32 /dev/urandom)", n,
+			 MXP_PARITY_KEY_MIN, MAX_KEY);
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return -1;
+	}
+	*key_r = g_memdup2(buf, (gsize)n);
+	*len_r = (size_t)n;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return 0;
+}
+
+void
+mxp_parity_key_id(const unsigned char *key, size_t len, char *kid)
+{
+	static const char label[] = "mxparity key id";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	kid[0] = '\0';
+	if (HMAC(EVP_sha256(), key, (int)len, (const unsigned char *)label, sizeof(label) - 1, md,
+		 &mdlen) != NULL &&
+	    mdlen >= MXP_PARITY_KID_LEN / 2)
+		mxp_hex_encode(md, MXP_PARITY_KID_LEN / 2, kid);
+	OPENSSL_cleanse(md, sizeof(md));
+}
+
+void
+mxp_parity_key_free(unsigned char *key, size_t len)
+{
+	if (key == NULL)
+		return;
+	OPENSSL_cleanse(key, len);
+	g_free(key);
+}
