@@ -12,7 +12,7 @@ int
 main(void)
 {
 	static Suite *(*const suites[])(void) = {
-		suite_cidr,    suite_verdict, suite_thread_stack, suite_policy, suite_digest,
+		suite_cidr,    suite_verdict,  suite_thread_stack, suite_policy, suite_digest,
 		suite_modules, suite_pipeline, suite_received,	   suite_parity, NULL,
 	};
 

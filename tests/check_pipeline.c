@@ -302,10 +302,10 @@ START_TEST(test_policy_can_check_trusted_and_authenticated)
 		POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\"}\n"
 			    "module testmod { reject_subject = \"x\" check_trusted = true }\n");
 	struct test_txn t = TXN(.client_ip = "10.1.2.3", .headers = { { "Subject", "x" } });
-	struct test_txn a = TXN(.client_ip = "192.0.2.9", .auth = "alice",
-				.headers = { { "Subject", "x" } });
-	struct test_txn b = TXN(.client_ip = "10.1.2.3", .auth = "bob",
-				.headers = { { "Subject", "x" } });
+	struct test_txn a =
+		TXN(.client_ip = "192.0.2.9", .auth = "alice", .headers = { { "Subject", "x" } });
+	struct test_txn b =
+		TXN(.client_ip = "10.1.2.3", .auth = "bob", .headers = { { "Subject", "x" } });
 
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.verdict, MXP_REJECT);
@@ -327,8 +327,7 @@ START_TEST(test_policy_can_check_trusted_and_authenticated)
 	/* Both conditions must allow it: trusted and authenticated stays skipped. */
 	run_txn(pol, &b);
 	ck_assert_int_eq(b.verdict, MXP_CONTINUE);
-	ck_assert_msg(strstr(b.summary, "checks=skipped:trusted_network") != NULL, "%s",
-		      b.summary);
+	ck_assert_msg(strstr(b.summary, "checks=skipped:trusted_network") != NULL, "%s", b.summary);
 	mxp_policy_unref(pol);
 }
 END_TEST

@@ -150,11 +150,11 @@ struct mxp_event;
 /* A shared DNS resolver of the core (libunbound), and one answer. */
 struct mxp_dns;
 struct mxp_dns_answer {
-	int rcode;	/* DNS RCODE: 0 NOERROR, 3 NXDOMAIN, ... */
-	bool havedata;	/* at least one record of the asked type */
-	bool nxdomain;	/* the name does not exist */
-	int ttl;	/* seconds */
-	size_t count;	/* records in data/len */
+	int rcode;			  /* DNS RCODE: 0 NOERROR, 3 NXDOMAIN, ... */
+	bool havedata;			  /* at least one record of the asked type */
+	bool nxdomain;			  /* the name does not exist */
+	int ttl;			  /* seconds */
+	size_t count;			  /* records in data/len */
 	const unsigned char *const *data; /* each record's rdata, in wire format */
 	const int *len;
 	const char *canonname; /* after CNAMEs, or NULL */
@@ -186,8 +186,8 @@ struct mxp_host {
 	 * spaces as "_", no ';', '"' or '\\') and bounded (128 bytes).
 	 * Setting a key again replaces its value.  -1 for a bad key.
 	 */
-	int (*add_finding)(struct mxp_result *res, const char *key, unsigned flags,
-			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+	int (*add_finding)(struct mxp_result *res, const char *key, unsigned flags, const char *fmt,
+			   ...) __attribute__((format(printf, 4, 5)));
 	/* The verified peer's finding for key on a relay hop, or NULL. */
 	const char *(*peer_finding)(const struct mxp_event *ev, const char *key);
 	/*
@@ -247,7 +247,7 @@ struct mxp_event {
 struct mxp_module {
 	unsigned abi_major; /* MXP_MODULE_ABI_MAJOR */
 	unsigned abi_minor; /* MXP_MODULE_ABI_MINOR of the header it was built with */
-	const char *name; /* the word after `module` in the policy */
+	const char *name;   /* the word after `module` in the policy */
 	const char *description;
 	const struct mxp_option *options; /* terminated by { NULL } */
 

@@ -146,7 +146,8 @@ on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 		mxp_log(LOG_ERR,
 			"MTA offers milter actions 0x%lx and protocol steps 0x%lx; "
 			"mxparityd needs actions 0x%lx and steps 0x%lx",
-			actions, steps, (unsigned long)MILTER_ACTIONS, (unsigned long)NOREPLY_STAGES);
+			actions, steps, (unsigned long)MILTER_ACTIONS,
+			(unsigned long)NOREPLY_STAGES);
 		return SMFIS_REJECT;
 	}
 	*actions_r = MILTER_ACTIONS;

@@ -179,8 +179,9 @@ log_policy(const struct mxp_policy *pol)
 		pol->version, pol->digest, pol->self->name, pol->self->tier, modules, details);
 	/* Legal, but the tiers cannot vouch for one another: say so at every load. */
 	if (pol->parity_key == NULL && pol->nhosts > 1)
-		mxp_log(LOG_WARNING, "parity: no parity section in the policy: no stamps are added, "
-				     "and all mail from peers is filtered again in full");
+		mxp_log(LOG_WARNING,
+			"parity: no parity section in the policy: no stamps are added, "
+			"and all mail from peers is filtered again in full");
 }
 
 /* load_policy - fresh snapshot; NULL with err filled on failure */

@@ -753,7 +753,7 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 		pol->nparity_keys = 1 + nverify;
 		for (size_t i = 0; i < pol->nparity_keys; i++)
 			mxp_parity_key_id(pol->parity_keys[i].key, pol->parity_keys[i].len,
-				      pol->parity_keys[i].kid);
+					  pol->parity_keys[i].kid);
 	}
 	if (build_modules(pol, cfg) < 0)
 		return -1;
@@ -768,7 +768,8 @@ init_modules(struct mxp_policy *pol, char *err, size_t errlen)
 		struct mxp_policy_module *pm = &pol->modules[i];
 		char why[512] = "";
 
-		if (pm->mod->init(mxp_modreg_host(), pm->cfg, &pm->instance, why, sizeof(why)) < 0) {
+		if (pm->mod->init(mxp_modreg_host(), pm->cfg, &pm->instance, why, sizeof(why)) <
+		    0) {
 			snprintf(err, errlen, "%s: module %s: %s", pol->path, pm->mod->name,
 				 why[0] ? why : "initialisation failed");
 			pm->instance = NULL; /* policy_free destroys only those that initialised */

@@ -53,7 +53,7 @@ fi
 
 if command -v shellcheck >/dev/null 2>&1; then
     mapfile -t ss < <(sh_files)
-    if ! shellcheck -x "${ss[@]}"; then
+    if ! shellcheck -x -S warning "${ss[@]}"; then
         fail "shellcheck"
     else
         note "shellcheck: ${#ss[@]} scripts clean"

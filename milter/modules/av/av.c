@@ -19,49 +19,88 @@
 
 #define TEST_DB_MARKER "mxparity-test.ndb"
 
-static const char *const infected_words[] = {"reject", "tempfail", "discard", "quarantine",
-					     "tag", NULL};
-static const char *const limits_words[] = {"tag", "tempfail", "reject", NULL};
-static const char *const reload_words[] = {"concurrent", "blocking", NULL};
+static const char *const infected_words[] = { "reject",	    "tempfail", "discard",
+					      "quarantine", "tag",	NULL };
+static const char *const limits_words[] = { "tag", "tempfail", "reject", NULL };
+static const char *const reload_words[] = { "concurrent", "blocking", NULL };
 
 static const struct mxp_option av_options[] = {
-	{ .name = "database", .type = MXP_OPT_PATH, .def = "/var/lib/clamav",
+	{ .name = "database",
+	  .type = MXP_OPT_PATH,
+	  .def = "/var/lib/clamav",
 	  .help = "directory of ClamAV signature databases" },
-	{ .name = "on_infected", .type = MXP_OPT_CHOICE, .def = "reject",
-	  .choices = infected_words, .flags = MXP_OPTF_PER_DOMAIN,
+	{ .name = "on_infected",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "reject",
+	  .choices = infected_words,
+	  .flags = MXP_OPTF_PER_DOMAIN,
 	  .help = "reject (554 5.7.1), tempfail, discard, quarantine or tag" },
-	{ .name = "reply", .type = MXP_OPT_STRING, .def = "Virus found: %v",
+	{ .name = "reply",
+	  .type = MXP_OPT_STRING,
+	  .def = "Virus found: %v",
 	  .help = "reply text for reject and tempfail; %v is the virus name" },
-	{ .name = "on_limits", .type = MXP_OPT_CHOICE, .def = "tag", .choices = limits_words,
+	{ .name = "on_limits",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "tag",
+	  .choices = limits_words,
 	  .help = "a message beyond a scan limit: tag it unscanned, tempfail or reject" },
-	{ .name = "max_scan_size", .type = MXP_OPT_SIZE, .def = "25M",
+	{ .name = "max_scan_size",
+	  .type = MXP_OPT_SIZE,
+	  .def = "25M",
 	  .help = "bytes scanned per message (also the spool bound)" },
-	{ .name = "max_file_size", .type = MXP_OPT_SIZE, .def = "25M",
+	{ .name = "max_file_size",
+	  .type = MXP_OPT_SIZE,
+	  .def = "25M",
 	  .help = "largest single file (attachment, archive member) scanned" },
-	{ .name = "max_recursion", .type = MXP_OPT_INT, .def = "16",
+	{ .name = "max_recursion",
+	  .type = MXP_OPT_INT,
+	  .def = "16",
 	  .help = "nesting depth of archives and attachments" },
-	{ .name = "max_files", .type = MXP_OPT_INT, .def = "10000",
+	{ .name = "max_files",
+	  .type = MXP_OPT_INT,
+	  .def = "10000",
 	  .help = "files scanned inside one message" },
-	{ .name = "max_scan_time", .type = MXP_OPT_INT, .def = "120000",
+	{ .name = "max_scan_time",
+	  .type = MXP_OPT_INT,
+	  .def = "120000",
 	  .help = "milliseconds one scan may take" },
-	{ .name = "max_decoded_size", .type = MXP_OPT_SIZE, .def = "100M",
+	{ .name = "max_decoded_size",
+	  .type = MXP_OPT_SIZE,
+	  .def = "100M",
 	  .help = "bytes libclamav may scan in all, decoded parts included (its MaxScanSize)" },
-	{ .name = "heuristics", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "heuristics",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "extra alerts: broken executables, encrypted archives and documents, OLE2 "
 		  "macros, phishing SSL mismatches and cloaked URLs" },
-	{ .name = "pua", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "pua",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "load potentially-unwanted-application signatures" },
-	{ .name = "reload", .type = MXP_OPT_CHOICE, .def = "concurrent", .choices = reload_words,
+	{ .name = "reload",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "concurrent",
+	  .choices = reload_words,
 	  .help = "concurrent: swap after the new engine compiled; blocking: free first" },
-	{ .name = "reload_check_interval", .type = MXP_OPT_INT, .def = "60",
+	{ .name = "reload_check_interval",
+	  .type = MXP_OPT_INT,
+	  .def = "60",
 	  .help = "seconds between database checks (0: only on SIGHUP)" },
-	{ .name = "spool_memory_max", .type = MXP_OPT_SIZE, .def = "1M",
+	{ .name = "spool_memory_max",
+	  .type = MXP_OPT_SIZE,
+	  .def = "1M",
 	  .help = "messages larger than this are spooled to an unlinked file" },
-	{ .name = "spool_dir", .type = MXP_OPT_PATH, .def = "/var/tmp",
+	{ .name = "spool_dir",
+	  .type = MXP_OPT_PATH,
+	  .def = "/var/tmp",
 	  .help = "directory for spooled messages and libclamav's temporary files" },
-	{ .name = "max_concurrent_scans", .type = MXP_OPT_INT, .def = "4",
+	{ .name = "max_concurrent_scans",
+	  .type = MXP_OPT_INT,
+	  .def = "4",
 	  .help = "scans running at once; others wait (0: no bound)" },
-	{ .name = "relay_rescan", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "relay_rescan",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "scan mail that a peer relays with a verified stamp again" },
 	{ .name = NULL },
 };
@@ -80,7 +119,7 @@ struct av_instance {
 
 struct av_message {
 	struct av_spool spool;
-	bool over_limit;      /* stopped spooling: the message is beyond max_scan_size */
+	bool over_limit; /* stopped spooling: the message is beyond max_scan_size */
 	bool spool_failed;
 	char spool_error[256];
 };
@@ -131,11 +170,10 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	inst->scan_opts.general = CL_SCAN_GENERAL_HEURISTICS;
 	inst->scan_opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 	if (host->cfg_bool(cfg, "heuristics"))
-		inst->scan_opts.heuristic |= CL_SCAN_HEURISTIC_BROKEN |
-					     CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
-					     CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS |
-					     CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH |
-					     CL_SCAN_HEURISTIC_PHISHING_CLOAK;
+		inst->scan_opts.heuristic |=
+			CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+			CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS |
+			CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH | CL_SCAN_HEURISTIC_PHISHING_CLOAK;
 	if (host->cfg_int(cfg, "max_recursion") < 1 || host->cfg_int(cfg, "max_files") < 1 ||
 	    host->cfg_int(cfg, "max_scan_time") < 1 || st.max_scan_size == 0 ||
 	    inst->max_scan_size == 0) {
@@ -144,7 +182,8 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	}
 	if (host->cfg_int(cfg, "max_concurrent_scans") < 0 ||
 	    host->cfg_int(cfg, "reload_check_interval") < 0) {
-		snprintf(err, errlen, "max_concurrent_scans and reload_check_interval must not be negative");
+		snprintf(err, errlen,
+			 "max_concurrent_scans and reload_check_interval must not be negative");
 		goto fail;
 	}
 	if (access(st.tmpdir, W_OK | X_OK) < 0) {
@@ -168,8 +207,9 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	if (inst->slot == NULL)
 		goto fail;
 	if (inst->test_signatures)
-		host->log(LOG_WARNING, "av: ONLY TEST SIGNATURES are loaded (%s): this host does not "
-				       "really scan for viruses",
+		host->log(LOG_WARNING,
+			  "av: ONLY TEST SIGNATURES are loaded (%s): this host does not "
+			  "really scan for viruses",
 			  st.database);
 	*instance_r = inst;
 	return 0;
@@ -300,7 +340,8 @@ scan(const struct av_instance *inst, struct av_message *m, struct cl_engine *eng
 
 		if (map == NULL)
 			return CL_EMEM;
-		rc = cl_scanmap_callback(map, "message.eml", virname, &scanned, engine, &opts, NULL);
+		rc = cl_scanmap_callback(map, "message.eml", virname, &scanned, engine, &opts,
+					 NULL);
 		cl_fmap_close(map);
 		return rc;
 	}
@@ -314,7 +355,7 @@ static const char *
 strictest_action(const struct mxp_event *ev)
 {
 	const struct av_instance *inst = ev->instance;
-	static const char *const order[] = {"tag", "quarantine", "tempfail", "reject", "discard"};
+	static const char *const order[] = { "tag", "quarantine", "tempfail", "reject", "discard" };
 	const char *best = NULL;
 	int best_rank = -1;
 
@@ -437,9 +478,9 @@ trust_peer_scan(struct mxp_event *ev)
 		return false;
 	peer_av = ev->host->peer_finding(ev, "av");
 	/* Only a scan result stands: a peer that failed, or had no av, leaves it to us. */
-	if (peer_av == NULL || (strcmp(peer_av, "clean") != 0 &&
-				strncmp(peer_av, "infected:", 9) != 0 &&
-				strncmp(peer_av, "skipped:", 8) != 0))
+	if (peer_av == NULL ||
+	    (strcmp(peer_av, "clean") != 0 && strncmp(peer_av, "infected:", 9) != 0 &&
+	     strncmp(peer_av, "skipped:", 8) != 0))
 		return false;
 	if (strcmp(peer_av, "clean") == 0) {
 		snprintf(scanned, sizeof(scanned),

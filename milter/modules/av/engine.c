@@ -26,17 +26,17 @@
 #include "engine.h"
 
 struct av_slot {
-	char *key;                    /* the settings as text */
-	struct av_settings st;        /* strings owned below */
+	char *key;	       /* the settings as text */
+	struct av_settings st; /* strings owned below */
 	char *database, *tmpdir;
 	const struct mxp_host *host;
-	unsigned users;               /* instances holding the slot */
+	unsigned users; /* instances holding the slot */
 
 	pthread_mutex_t lock;
-	pthread_cond_t wake;          /* watcher: reload request or stop */
-	pthread_cond_t slot_free;     /* scans waiting for a slot */
-	struct cl_engine *engine;     /* current, or NULL */
-	unsigned sigs;                /* signatures in the current engine */
+	pthread_cond_t wake;	  /* watcher: reload request or stop */
+	pthread_cond_t slot_free; /* scans waiting for a slot */
+	struct cl_engine *engine; /* current, or NULL */
+	unsigned sigs;		  /* signatures in the current engine */
 	unsigned db_version;
 	unsigned generation;
 	unsigned scanning;
@@ -192,7 +192,8 @@ reload(struct av_slot *slot)
 	}
 	swap_in(slot, engine, sigs, version);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	slot->host->log(LOG_INFO, "av: engine reloaded (%s): %u signatures, database version %u, %.1f s",
+	slot->host->log(LOG_INFO,
+			"av: engine reloaded (%s): %u signatures, database version %u, %.1f s",
 			slot->st.blocking ? "blocking" : "concurrent", sigs, version,
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return 0;

@@ -16,17 +16,17 @@ struct cl_engine;
 
 /* What an engine is built from; equal settings share one slot. */
 struct av_settings {
-	const char *database;       /* directory of .cvd/.cld/.ndb/... files */
-	const char *tmpdir;         /* where libclamav unpacks archives */
+	const char *database; /* directory of .cvd/.cld/.ndb/... files */
+	const char *tmpdir;   /* where libclamav unpacks archives */
 	uint64_t max_scan_size;
 	uint64_t max_file_size;
 	uint32_t max_recursion;
 	uint32_t max_files;
-	uint32_t max_scan_time;     /* milliseconds */
-	bool pua;                   /* load potentially-unwanted-application signatures */
-	bool blocking;              /* reload = blocking: free the old engine first */
-	unsigned check_interval;    /* seconds between database checks; 0 = SIGHUP only */
-	unsigned max_concurrent;    /* scans at once */
+	uint32_t max_scan_time;	 /* milliseconds */
+	bool pua;		 /* load potentially-unwanted-application signatures */
+	bool blocking;		 /* reload = blocking: free the old engine first */
+	unsigned check_interval; /* seconds between database checks; 0 = SIGHUP only */
+	unsigned max_concurrent; /* scans at once */
 };
 
 struct av_slot;

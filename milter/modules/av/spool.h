@@ -9,12 +9,12 @@
 #include <stddef.h>
 
 struct av_spool {
-	unsigned char *mem;   /* the message while it fits in mem_max */
-	size_t len;           /* bytes held */
+	unsigned char *mem; /* the message while it fits in mem_max */
+	size_t len;	    /* bytes held */
 	size_t cap;
 	size_t mem_max;
-	const char *dir;      /* where a spilled message goes */
-	int fd;               /* -1 while in memory */
+	const char *dir; /* where a spilled message goes */
+	int fd;		 /* -1 while in memory */
 };
 
 /* av_spool_init - empty spool; nothing is allocated yet */

@@ -11,9 +11,11 @@ milter_modules_spf_spf_la_CFLAGS = $(MODULE_CFLAGS)
 milter_modules_spf_spf_la_LDFLAGS = $(MODULE_LDFLAGS)
 milter_modules_spf_spf_la_LIBADD = $(GLIB_LIBS) $(SPF2_LIBS)
 
-# The suite checks the record syntax checker and the respelling directly.
+# The suites check the record syntax checker and the respelling directly, and
+# evaluations on many threads at once over the core's resolver.
 MODULE_CHECKS += milter/modules/spf/tests/check_spf
 milter_modules_spf_tests_check_spf_SOURCES = milter/modules/spf/tests/check_spf_syntax.c \
+	milter/modules/spf/tests/check_spf_threads.c \
 	milter/modules/spf/syntax.c milter/modules/spf/rewrite.c
 milter_modules_spf_tests_check_spf_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)/milter/modules/spf
 milter_modules_spf_tests_check_spf_CFLAGS = $(MODULE_CHECK_CFLAGS)

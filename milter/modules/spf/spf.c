@@ -17,7 +17,6 @@
 #include <glib.h>
 #include <mxparity/module.h>
 
-
 #include "resolver.h"
 
 /* Bounds applied before libspf2 sees anything (its macro expander has had CVEs). */
@@ -26,26 +25,38 @@
 
 enum spf_res { R_PASS, R_FAIL, R_SOFTFAIL, R_NEUTRAL, R_NONE, R_PERMERROR, R_TEMPERROR, R_COUNT };
 
-static const char *const result_names[R_COUNT] = {"pass", "fail", "softfail", "neutral",
-						  "none", "permerror", "temperror"};
-static const char *const action_words[] = {"accept", "tag", "reject", "tempfail", NULL};
+static const char *const result_names[R_COUNT] = { "pass", "fail",	"softfail", "neutral",
+						   "none", "permerror", "temperror" };
+static const char *const action_words[] = { "accept", "tag", "reject", "tempfail", NULL };
 
-#define ACTION(id, result, dflt)                                                                \
-	{ .name = id "on_" result, .type = MXP_OPT_CHOICE, .def = dflt, .choices = action_words, \
-	  .flags = MXP_OPTF_PER_DOMAIN, .help = "action for " result }
+#define ACTION(id, result, dflt)                                                                   \
+	{                                                                                          \
+		.name = id "on_" result, .type = MXP_OPT_CHOICE, .def = dflt,                      \
+		.choices = action_words, .flags = MXP_OPTF_PER_DOMAIN,                             \
+		.help = "action for " result                                                       \
+	}
 
 static const struct mxp_option spf_options[] = {
-	{ .name = "resolver", .type = MXP_OPT_STRING, .def = "system",
+	{ .name = "resolver",
+	  .type = MXP_OPT_STRING,
+	  .def = "system",
 	  .help = "\"system\" (resolv.conf) or a forwarder \"ADDR[:PORT]\"" },
-	{ .name = "query_timeout", .type = MXP_OPT_INT, .def = "3",
+	{ .name = "query_timeout",
+	  .type = MXP_OPT_INT,
+	  .def = "3",
 	  .help = "seconds one DNS query may take" },
-	{ .name = "eval_timeout", .type = MXP_OPT_INT, .def = "20",
+	{ .name = "eval_timeout",
+	  .type = MXP_OPT_INT,
+	  .def = "20",
 	  .help = "seconds the checks of one MAIL FROM (both identities) may take in all" },
-	{ .name = "explanation", .type = MXP_OPT_STRING,
+	{ .name = "explanation",
+	  .type = MXP_OPT_STRING,
 	  .def = "%{d} does not allow %{i} to send mail for %{s}",
 	  .help = "explanation for fail without an exp= of the domain's own: SPF macros, "
 		  "spaces as written" },
-	{ .name = "received_spf", .type = MXP_OPT_BOOL, .def = "false",
+	{ .name = "received_spf",
+	  .type = MXP_OPT_BOOL,
+	  .def = "false",
 	  .help = "also add a Received-SPF header" },
 	ACTION("", "pass", "tag"),
 	ACTION("", "fail", "reject"),
@@ -75,19 +86,19 @@ struct spf_instance {
 /* What one evaluation found. */
 struct spf_check {
 	enum spf_res result;
-	char *explanation;   /* for fail */
-	char *comment;       /* for Received-SPF */
+	char *explanation; /* for fail */
+	char *comment;	   /* for Received-SPF */
 };
 
 struct spf_message {
 	bool checked;
-	bool deferred;       /* a relay hop: decided at end of message, for the original client */
+	bool deferred;	      /* a relay hop: decided at end of message, for the original client */
 	char client_addr[64]; /* the client checked */
 	struct spf_check helo, mailfrom;
-	char *helo_name;     /* as checked, bounded */
-	char *sender;        /* as checked; postmaster@HELO for the null sender */
+	char *helo_name; /* as checked, bounded */
+	char *sender;	 /* as checked; postmaster@HELO for the null sender */
 	unsigned rejected;
-	bool tagged;         /* some recipient's domain wants the message tagged */
+	bool tagged; /* some recipient's domain wants the message tagged */
 };
 
 static void spf_destroy(void *instance);
@@ -118,7 +129,8 @@ spf_init(const struct mxp_host *host, const struct mxp_config *cfg, void **insta
 	inst->host = host;
 	inst->cfg = cfg;
 	if (qt < 1 || et < 1 || qt > 60 || et > 300) {
-		snprintf(err, errlen, "query_timeout must be 1..60 and eval_timeout 1..300 seconds");
+		snprintf(err, errlen,
+			 "query_timeout must be 1..60 and eval_timeout 1..300 seconds");
 		goto fail;
 	}
 	inst->eval_budget_ms = (unsigned)et * 1000;
@@ -387,9 +399,10 @@ action_for(const struct mxp_host *host, const struct mxp_config *cfg, const char
 static int
 action_rank(const char *a)
 {
-	return strcmp(a, "reject") == 0 ? 3 : strcmp(a, "tempfail") == 0 ? 2
-					    : strcmp(a, "tag") == 0    ? 1
-								       : 0;
+	return strcmp(a, "reject") == 0	    ? 3
+	       : strcmp(a, "tempfail") == 0 ? 2
+	       : strcmp(a, "tag") == 0	    ? 1
+					    : 0;
 }
 
 /* action_rank_for - how severe the action for rcpt's domain is */
@@ -425,7 +438,8 @@ decide(struct mxp_event *ev, const char *rcpt)
 		m->rejected++;
 		if (c->result == R_FAIL)
 			ev->host->set_reply(ev->result, "550", "5.7.23", "SPF %s check failed: %s",
-					    what, c->explanation ? c->explanation : "not permitted");
+					    what,
+					    c->explanation ? c->explanation : "not permitted");
 		else
 			ev->host->set_reply(ev->result, "550", "5.7.24", "SPF %s check: %s", what,
 					    result_names[c->result]);
@@ -433,8 +447,9 @@ decide(struct mxp_event *ev, const char *rcpt)
 	}
 	if (strcmp(action, "tempfail") == 0) {
 		m->rejected++;
-		ev->host->set_reply(ev->result, "451", "4.7.24", "SPF %s check: %s, try again later",
-				    what, result_names[c->result]);
+		ev->host->set_reply(ev->result, "451", "4.7.24",
+				    "SPF %s check: %s, try again later", what,
+				    result_names[c->result]);
 		return MXP_TEMPFAIL;
 	}
 	m->tagged |= strcmp(action, "tag") == 0;
@@ -516,7 +531,8 @@ spf_eom(struct mxp_event *ev)
 	snprintf(value, sizeof(value), "smtp.mailfrom=%s smtp.helo=%s", m->sender, m->helo_name);
 	ev->host->add_auth_result(ev->result, "spf", result_names[m->mailfrom.result], value);
 	if (ev->host->cfg_bool(inst->cfg, "received_spf")) {
-		snprintf(value, sizeof(value), "%s (%s) client-ip=%s; envelope-from=\"%s\"; helo=%s;",
+		snprintf(value, sizeof(value),
+			 "%s (%s) client-ip=%s; envelope-from=\"%s\"; helo=%s;",
 			 result_names[m->mailfrom.result],
 			 m->mailfrom.comment ? m->mailfrom.comment : ev->conn->own_host,
 			 m->client_addr, m->sender, m->helo_name);

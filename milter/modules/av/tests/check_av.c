@@ -106,17 +106,18 @@ START_TEST(test_actions)
 		enum mxp_verdict verdict;
 		const char *rcode;
 	} cases[] = {
-		{"on_infected = reject", MXP_REJECT, "554"},
-		{"on_infected = tempfail", MXP_TEMPFAIL, "451"},
-		{"on_infected = discard", MXP_DISCARD, ""},
-		{"on_infected = quarantine", MXP_QUARANTINE, ""},
-		{"on_infected = tag", MXP_TAG, ""},
+		{ "on_infected = reject", MXP_REJECT, "554" },
+		{ "on_infected = tempfail", MXP_TEMPFAIL, "451" },
+		{ "on_infected = discard", MXP_DISCARD, "" },
+		{ "on_infected = quarantine", MXP_QUARANTINE, "" },
+		{ "on_infected = tag", MXP_TAG, "" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct mxp_policy *pol = av_policy(db, cases[i].options);
-		struct test_txn t = {.headers = {{"Subject", "x"}, {"X-Virus-Status", "Clean"}},
-				     .body = eicar};
+		struct test_txn t = { .headers = { { "Subject", "x" },
+						   { "X-Virus-Status", "Clean" } },
+				      .body = eicar };
 
 		run_txn(pol, &t);
 		ck_assert_msg(t.verdict == cases[i].verdict, "%s: verdict %d", cases[i].options,
@@ -125,12 +126,13 @@ START_TEST(test_actions)
 		ck_assert_msg(strstr(t.summary, "av=infected:Mxparity.Test.EICAR") != NULL, "%s",
 			      t.summary);
 		if (cases[i].verdict == MXP_REJECT)
-			ck_assert_msg(strstr(t.text, "Virus found: Mxparity.Test.EICAR") != NULL, "%s",
-				      t.text);
+			ck_assert_msg(strstr(t.text, "Virus found: Mxparity.Test.EICAR") != NULL,
+				      "%s", t.text);
 		if (cases[i].verdict == MXP_TAG) {
 			/* The forged header goes, ours says what was found. */
 			ck_assert_uint_eq(t.removals, 1);
-			ck_assert_msg(strstr(t.added[1], "X-Virus-Status: Infected (Mxparity.Test.EICAR") ==
+			ck_assert_msg(strstr(t.added[1],
+					     "X-Virus-Status: Infected (Mxparity.Test.EICAR") ==
 					      t.added[1],
 				      "%s", t.added[1]);
 		}
@@ -145,7 +147,7 @@ START_TEST(test_clean_and_limits)
 	char *db = write_db("db-limits", NULL);
 	struct mxp_policy *pol = av_policy(db, "max_scan_size = 1K");
 	char big[4096];
-	struct test_txn clean = {.body = "just words\r\n"};
+	struct test_txn clean = { .body = "just words\r\n" };
 	struct test_txn over;
 
 	run_txn(pol, &clean);
@@ -155,7 +157,7 @@ START_TEST(test_clean_and_limits)
 
 	memset(big, 'z', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	over = (struct test_txn){.body = big};
+	over = (struct test_txn){ .body = big };
 	run_txn(pol, &over);
 	ck_assert_int_eq(over.verdict, MXP_TAG);
 	ck_assert_msg(strstr(over.summary, "av=skipped:size") != NULL, "%s", over.summary);
@@ -163,7 +165,7 @@ START_TEST(test_clean_and_limits)
 	mxp_policy_unref(pol);
 
 	pol = av_policy(db, "max_scan_size = 1K on_limits = reject");
-	over = (struct test_txn){.body = big};
+	over = (struct test_txn){ .body = big };
 	run_txn(pol, &over);
 	ck_assert_int_eq(over.verdict, MXP_REJECT);
 	ck_assert_str_eq(over.rcode, "552");
@@ -183,7 +185,7 @@ START_TEST(test_spilled_message_is_scanned)
 		g_string_append(body, "filler line to push the message out of memory\r\n");
 	g_string_append(body, eicar);
 	g_string_append(body, "\r\n");
-	t = (struct test_txn){.body = body->str};
+	t = (struct test_txn){ .body = body->str };
 	run_txn(pol, &t);
 	ck_assert_int_eq(t.verdict, MXP_REJECT);
 	mxp_policy_unref(pol);
@@ -222,7 +224,7 @@ static void *
 scanner(void *arg)
 {
 	struct reload_run *run = arg;
-	struct cl_scan_options opts = {.parse = ~0u};
+	struct cl_scan_options opts = { .parse = ~0u };
 
 	while (!atomic_load(&run->stop)) {
 		struct cl_engine *engine = av_slot_acquire(run->slot, NULL, NULL);
@@ -257,12 +259,18 @@ reload_under_scans(bool blocking)
 {
 	char *db = write_db(blocking ? "db-reload-b" : "db-reload-c", NULL);
 	struct av_settings st = {
-		.database = db, .tmpdir = fixture_dir(), .max_scan_size = 1 << 20,
-		.max_file_size = 1 << 20, .max_recursion = 8, .max_files = 100,
-		.max_scan_time = 10000, .blocking = blocking, .check_interval = 0,
+		.database = db,
+		.tmpdir = fixture_dir(),
+		.max_scan_size = 1 << 20,
+		.max_file_size = 1 << 20,
+		.max_recursion = 8,
+		.max_files = 100,
+		.max_scan_time = 10000,
+		.blocking = blocking,
+		.check_interval = 0,
 		.max_concurrent = 2,
 	};
-	struct reload_run run = {.blocking = blocking};
+	struct reload_run run = { .blocking = blocking };
 	pthread_t threads[4];
 	char err[512];
 
@@ -275,7 +283,8 @@ reload_under_scans(bool blocking)
 		char extra[128];
 
 		/* A new signature each round, so every engine differs from the last. */
-		snprintf(extra, sizeof(extra), "Mxparity.Test.Round%d:0:*:6d78706172697479%02x\n", i, i);
+		snprintf(extra, sizeof(extra), "Mxparity.Test.Round%d:0:*:6d78706172697479%02x\n",
+			 i, i);
 		g_free(write_db(blocking ? "db-reload-b" : "db-reload-c", extra));
 		ck_assert_int_eq(av_slot_reload_now(run.slot), 0);
 	}

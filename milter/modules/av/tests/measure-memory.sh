@@ -63,7 +63,7 @@ for db in small large; do
 	for mode in concurrent blocking; do
 		run_daemon "$work/$db" "$mode"
 		rss=$(kb "$pid" VmRSS)
-		read -r hwm after _ < <(reload_peak "$rss")
+		read -r hwm _ < <(reload_peak "$rss")
 		secs=$(grep -o 'engine reloaded.*, [0-9.]* s' "$work/log" | grep -o '[0-9.]* s$' | tr -d ' s')
 		printf '%-34s %10.1f %10.1f %10s\n' "$db db, reload=$mode" "$(echo "$rss/1024" | bc -l)" \
 			"$(echo "$hwm/1024" | bc -l)" "$secs"

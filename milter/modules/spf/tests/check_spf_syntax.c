@@ -488,16 +488,19 @@ START_TEST(test_rewrite_keeps_the_meaning)
 	} cases[] = {
 		{ "v=spf1 ip4:1.2.3.4 -all", "v=spf1 ip4:1.2.3.4 -all" },
 		/* unknown modifiers are ignored by the RFC, refused by libspf2 */
-		{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all", "v=spf1 ip4:1.2.3.4 -all" },
+		{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all",
+		  "v=spf1 ip4:1.2.3.4 -all" },
 		/* modifiers act after the mechanisms wherever they stand */
 		{ "v=spf1 redirect=t5.example.com ~all", "v=spf1 ~all redirect=t5.example.com" },
-		{ "v=spf1 exp=e.example.com  REDIRECT=r.example.com a ", "v=spf1 a exp=e.example.com REDIRECT=r.example.com" },
+		{ "v=spf1 exp=e.example.com  REDIRECT=r.example.com a ",
+		  "v=spf1 a exp=e.example.com REDIRECT=r.example.com" },
 		/* /0 is the union of the two /1 halves, qualifier kept */
 		{ "v=spf1 -ip4:1.2.3.4/0 +all", "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1 +all" },
 		{ "v=spf1 ip6:::1/0", "v=spf1 ip6:::/1 ip6:8000::/1" },
 		{ "v=spf1 ip4:1.2.3.0/10 a:x.example/0", "v=spf1 ip4:1.2.3.0/10 a:x.example/0" },
 		/* a mechanism with "=" in its domain-spec stays a mechanism */
-		{ "v=spf1 exists:%{l}=x.example.com -all", "v=spf1 exists:%{l}=x.example.com -all" },
+		{ "v=spf1 exists:%{l}=x.example.com -all",
+		  "v=spf1 exists:%{l}=x.example.com -all" },
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -531,10 +534,12 @@ suite_spf_syntax(void)
 	return s;
 }
 
+Suite *suite_spf_threads(void); /* check_spf_threads.c */
+
 int
 main(void)
 {
-	static Suite *(*const suites[])(void) = { suite_spf_syntax, NULL };
+	static Suite *(*const suites[])(void) = { suite_spf_syntax, suite_spf_threads, NULL };
 
 	return mxp_check_main("check_spf", suites);
 }
