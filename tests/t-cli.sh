@@ -7,24 +7,10 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$PWD}"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh" # the counted checks (check_*)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mxparity-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-expect() { # expect DESC WANT_RC GOT_RC
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: exit $3, want $2"; fi
-}
-has() { # has DESC ERE TEXT: TEXT has a line matching ERE
-    if grep -qE -- "$2" <<<"$3"; then ok "$1"; else bad "$1: /$2/ not in: $3"; fi
-}
-file_has() { # file_has DESC ERE FILE
-    if grep -qE -- "$2" "$3"; then ok "$1"; else bad "$1: /$2/ not in $3"; fi
-}
-file_lacks() { # file_lacks DESC ERE FILE
-    if grep -qE -- "$2" "$3"; then bad "$1: /$2/ found in $3"; else ok "$1"; fi
-}
 mxp=$top_builddir/mxparity
 mods=$work/modules
 mkdir -p "$mods"
@@ -36,41 +22,41 @@ module testmod { remove_header = "X-Forged" tag_subject = "tag me" }
 EOF2
 
 out=$("$mxp" check -c "$work/policy.conf" -M "$mods" -n mx2.example.com 2>&1); rc=$?
-expect "check accepts the policy" 0 $rc
-has "digest line" '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64}$' "$out"
-has "own tier" '^this host: mx2.example.com tier=backup modules=rcpt,testmod$' "$out"
-has "peers" '^peer: mx1.example.com tier=primary$' "$out"
+check_exit "check accepts the policy" 0 $rc
+check_has "digest line" '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64}$' "$out"
+check_has "own tier" '^this host: mx2.example.com tier=backup modules=rcpt,testmod$' "$out"
+check_has "peers" '^peer: mx1.example.com tier=primary$' "$out"
 
 printf 'version = "x"\n\n# comment\nmx { host "a.example" { tier = primary addresses = {"10.0.0.1/8"} } }\n' >"$work/bad.conf"
 out=$("$mxp" check -c "$work/bad.conf" -M "$mods" -n a.example 2>&1); rc=$?
-expect "check refuses a bad CIDR" 2 $rc
-has "error names FILE:LINE" "^$work/bad.conf:4: addresses: \"10.0.0.1/8\" is not a valid address or CIDR" "$out"
+check_exit "check refuses a bad CIDR" 2 $rc
+check_has "error names FILE:LINE" "^$work/bad.conf:4: addresses: \"10.0.0.1/8\" is not a valid address or CIDR" "$out"
 
 printf 'From: a@example.org\nTo: alice@example.com\nSubject: plain\nX-Forged: yes\n\nbody line\n' >"$work/m1.eml"
 printf 'From: a@example.org\nSubject: tag me please\n\nbody\n' >"$work/m2.eml"
 scan() { "$mxp" scan -c "$work/policy.conf" -M "$mods" -n mx1.example.com --from a@example.org "$@"; }
 
 out=$(scan --rcpt alice@example.com -o "$work/out.eml" "$work/m1.eml" 2>/dev/null); rc=$?
-expect "scan accepts a clean message" 0 $rc
-has "summary line" "^$work/m1.eml: client=unknown\[192\.0\.2\.1\] hop=edge from=<a@example\.org> rcpts=1 size=[0-9]+ rcpt=ok test=ok:4:11:1 action=accept policy=[0-9a-f]{8} ms=" "$out"
-file_has "-o adds the header" '^X-Test-Module: host=mx1.example.com tier=primary hop=edge' "$work/out.eml"
-file_lacks "-o drops the removed header" '^X-Forged' "$work/out.eml"
-file_has "-o keeps the body" '^body line$' "$work/out.eml"
+check_exit "scan accepts a clean message" 0 $rc
+check_has "summary line" "^$work/m1.eml: client=unknown\[192\.0\.2\.1\] hop=edge from=<a@example\.org> rcpts=1 size=[0-9]+ rcpt=ok test=ok:4:11:1 action=accept policy=[0-9a-f]{8} ms=" "$out"
+check_file_has "-o adds the header" '^X-Test-Module: host=mx1.example.com tier=primary hop=edge' "$work/out.eml"
+check_file_lacks "-o drops the removed header" '^X-Forged' "$work/out.eml"
+check_file_has "-o keeps the body" '^body line$' "$work/out.eml"
 
 out=$(scan --rcpt alice@example.com "$work/m2.eml" 2>/dev/null); rc=$?
-expect "scan tags (exit 0)" 0 $rc
-has "tag in summary" 'test=tag action=tag' "$out"
+check_exit "scan tags (exit 0)" 0 $rc
+check_has "tag in summary" 'test=tag action=tag' "$out"
 
 out=$(scan --rcpt nobody@example.com "$work/m1.eml" 2>/dev/null); rc=$?
-expect "scan rejects an unknown recipient" 1 $rc
-has "rcpt reply printed" 'reject at RCPT <nobody@example.com>: 550 5.1.1' "$out"
+check_exit "scan rejects an unknown recipient" 1 $rc
+check_has "rcpt reply printed" 'reject at RCPT <nobody@example.com>: 550 5.1.1' "$out"
 
 sed -i 's/tag_subject = "tag me"/fail_at = body/' "$work/policy.conf"
 out=$(scan --rcpt alice@example.com "$work/m1.eml" 2>/dev/null); rc=$?
-expect "scan tempfails when a module fails" 3 $rc
+check_exit "scan tempfails when a module fails" 3 $rc
 
 "$mxp" scan -c "$work/policy.conf" -M "$mods" -n mx1.example.com >/dev/null 2>&1; rc=$?
-expect "scan without files is a usage error" 2 $rc
+check_exit "scan without files is a usage error" 2 $rc
 
 # With the av module, a check counts the signatures instead of loading them.
 if [ -f "$top_builddir/milter/modules/.libs/av.so" ]; then
@@ -79,15 +65,15 @@ if [ -f "$top_builddir/milter/modules/.libs/av.so" ]; then
     sed -n '1,/^module rcpt/p' "$work/policy.conf" >"$work/av.conf"
     printf 'module av { database = "db" spool_dir = "%s" }\n' "$work" >>"$work/av.conf"
     out=$("$mxp" check -c "$work/av.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
-    expect "check of a policy with av" 0 $rc
-    has "av listed among the modules" '^this host: mx1.example.com tier=primary modules=rcpt,av$' "$out"
+    check_exit "check of a policy with av" 0 $rc
+    check_has "av listed among the modules" '^this host: mx1.example.com tier=primary modules=rcpt,av$' "$out"
     out=$("$top_builddir/mxparityd" -C -c "$work/av.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
-    expect "mxparityd -C with av" 0 $rc
+    check_exit "mxparityd -C with av" 0 $rc
     mkdir -p "$work/nodb"
     sed "s|database = \"db\"|database = \"nodb\"|" "$work/av.conf" >"$work/nodb.conf"
     out=$("$mxp" check -c "$work/nodb.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
-    expect "check refuses an empty database directory" 2 $rc
-    has "names the module and why" 'module av: no signatures in .*/nodb' "$out"
+    check_exit "check refuses an empty database directory" 2 $rc
+    check_has "names the module and why" 'module av: no signatures in .*/nodb' "$out"
 fi
 
 # The bundled policy, as ./bootstrap run uses it: every module it names, its
@@ -96,16 +82,16 @@ if [ -f "$top_builddir/milter/modules/.libs/av.so" ] && [ -f "$top_builddir/milt
     mkdir -p "$work/bundled" && cp "$top_srcdir/etc/mxparity/policy.conf" "$top_srcdir/etc/mxparity/recipients" "$work/bundled/"
     sed -i "s|database = \"/var/lib/clamav\"|database = \"$work/db\"|" "$work/bundled/policy.conf"
     out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
-    expect "bundled policy without its parity key" 2 $rc
-    has "says how to make the key" 'policy.conf:[0-9]+: parity key_file = "parity.key": No such file or directory \(make one on one host: head -c 32 /dev/urandom' "$out"
+    check_exit "bundled policy without its parity key" 2 $rc
+    check_has "says how to make the key" 'policy.conf:[0-9]+: parity key_file = "parity.key": No such file or directory \(make one on one host: head -c 32 /dev/urandom' "$out"
     (umask 022 && head -c 32 /dev/urandom >"$work/bundled/parity.key")
     out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
-    expect "bundled policy with a key others can read" 2 $rc
-    has "names the mode" 'readable or writable by others \(mode 0644\): chmod o-rwx' "$out"
+    check_exit "bundled policy with a key others can read" 2 $rc
+    check_has "names the mode" 'readable or writable by others \(mode 0644\): chmod o-rwx' "$out"
     chmod 0640 "$work/bundled/parity.key"
     out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
-    expect "bundled policy loads" 0 $rc
-    has "with every module" '^this host: mx1.example.com tier=primary modules=rcpt,av,spf$' "$out"
+    check_exit "bundled policy loads" 0 $rc
+    check_has "with every module" '^this host: mx1.example.com tier=primary modules=rcpt,av,spf$' "$out"
 fi
 
 # A third-party module: install, then build testmod.c with the installed
@@ -119,21 +105,20 @@ if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&
     # shellcheck disable=SC2086 # cflags is a list of words
     if cc -shared -fPIC -Wall -Wextra -Werror $cflags \
         -o "$work/third/testmod.so" "$top_srcdir/tests/modules/testmod.c" 2>"$work/cc.log"; then
-        ok "third-party module builds against the installed header"
+        check_ok "third-party module builds against the installed header"
         ln -s "$top_builddir/milter/modules/.libs/rcpt.so" "$work/third/rcpt.so"
         out=$("$mxp" check -c "$work/policy.conf" -M "$work/third" -n mx1.example.com 2>&1); rc=$?
-        expect "installed-header module loads" 0 $rc
+        check_exit "installed-header module loads" 0 $rc
     else
-        bad "building against the installed header: $(cat "$work/cc.log")"
+        check_fail "building against the installed header: $(cat "$work/cc.log")"
     fi
     if [ -n "$(find "$work/root" -path '*mxparity/modules/rcpt.so')" ]; then
-        ok "rcpt.so installed in the module dir"
+        check_ok "rcpt.so installed in the module dir"
     else
-        bad "rcpt.so not installed"
+        check_fail "rcpt.so not installed"
     fi
 else
-    bad "make install DESTDIR: $(tail -5 "$work/install.log")"
+    check_fail "make install DESTDIR: $(tail -5 "$work/install.log")"
 fi
 
-echo "$pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+check_done

@@ -82,6 +82,49 @@ itest_pass() {
     exit 0
 }
 
+# ---------------------------------------------------------------------------
+# Counted checks, for the scripts that run no Postfix (t-cli.sh,
+# t-systemd-verify.sh): every check prints ok/FAIL and the script ends
+# with check_done, which fails if any check did.
+# ---------------------------------------------------------------------------
+
+CHECK_PASSED=0
+CHECK_FAILED=0
+
+# check_ok DESC / check_fail DESC: one passed or failed check
+check_ok() {
+    CHECK_PASSED=$((CHECK_PASSED + 1))
+    echo "ok: $*"
+}
+check_fail() {
+    CHECK_FAILED=$((CHECK_FAILED + 1))
+    echo "FAIL: $*"
+}
+
+# check_exit DESC WANT_RC GOT_RC: the exit status was WANT_RC
+check_exit() {
+    if [ "$2" = "$3" ]; then check_ok "$1 (exit $3)"; else check_fail "$1: exit $3, want $2"; fi
+}
+
+# check_has DESC ERE TEXT: TEXT has a line matching ERE
+check_has() {
+    if grep -qE -- "$2" <<<"$3"; then check_ok "$1"; else check_fail "$1: /$2/ not in: $3"; fi
+}
+
+# check_file_has DESC ERE FILE / check_file_lacks DESC ERE FILE
+check_file_has() {
+    if grep -qE -- "$2" "$3"; then check_ok "$1"; else check_fail "$1: /$2/ not in $3"; fi
+}
+check_file_lacks() {
+    if grep -qE -- "$2" "$3"; then check_fail "$1: /$2/ found in $3"; else check_ok "$1"; fi
+}
+
+# check_done: the tally; exit status 1 if any check failed
+check_done() {
+    echo "$CHECK_PASSED passed, $CHECK_FAILED failed"
+    [ "$CHECK_FAILED" -eq 0 ]
+}
+
 _itest_tail() {
     local file=$1 lines=${2:-30}
     if [ -f "$file" ]; then
@@ -348,6 +391,39 @@ _sink_up() {
     kill -0 "$SINK_PID" 2>/dev/null \
         || itest_fail "smtp-sink exited during startup" "$ITEST_DIR/sink.log"
     _itest_listening "$SINK_PORT"
+}
+
+# sink_file_from SENDER: the sink messages whose envelope sender is SENDER
+sink_file_from() {
+    local f
+    for f in $(sink_files); do
+        if grep -qxF "X-Mail-Args: <$1>" "$f"; then
+            echo "$f"
+        fi
+    done
+}
+
+# shellcheck disable=SC2317 # called through _itest_poll
+_sink_has_from() {
+    [ -n "$(sink_file_from "$1")" ]
+}
+
+# sink_wait_from SENDER [TIMEOUT]: wait (bounded, 30 s by default) for the
+# one sink message from SENDER; its file is then in SINK_FILE.  Fails on
+# none, and on more than one.
+sink_wait_from() {
+    _itest_poll "${2:-30}" _sink_has_from "$1" \
+        || itest_fail "no sink message from <$1> within ${2:-30}s" "${PF_LOG:-}"
+    SINK_FILE=$(sink_file_from "$1")
+    [ "$(printf '%s\n' "$SINK_FILE" | grep -c .)" -eq 1 ] \
+        || itest_fail "more than one sink message from <$1>: $SINK_FILE"
+}
+
+# sink_assert_none_from SENDER: nothing from SENDER reached the sink.
+sink_assert_none_from() {
+    local f
+    f=$(sink_file_from "$1")
+    [ -z "$f" ] || itest_fail "a message from <$1> reached the sink: $f" "$f" 40
 }
 
 # sink_files: list the complete (closed) message files, in name order
@@ -713,6 +789,15 @@ assert_no_grep() {
     if grep -E -n -- "$1" "$2" >&2; then
         itest_fail "/$1/ unexpectedly found in $2 (lines above)" "$2"
     fi
+}
+
+# The lines a sanitizer (ASan, LSan, TSan, UBSan) writes, in one place for
+# every test (milter/modules/spf/tests/suite/run-suite.py reads it too).
+ITEST_SANITIZER_ERE=$(cat "$ITEST_LIBDIR/sanitizer.ere")
+
+# assert_no_sanitizer FILE: FILE holds no sanitizer report
+assert_no_sanitizer() {
+    assert_no_grep "$ITEST_SANITIZER_ERE" "$1"
 }
 
 _itest_file_grep() {

@@ -22,26 +22,53 @@ mxp_policy() {
     export MXP_POLICY
 }
 
-# mxp_start [extra mxparityd args]: start the daemon on a free loopback port
-# as host mx1.example.com, wait until it serves.  Sets MXP_PORT MXP_PID MXP_LOG.
-# shellcheck disable=SC2120 # the arguments are optional
-mxp_start() {
-    [ -n "${MXP_MODDIR:-}" ] || mxp_modules
-    : "${MXP_PORT:=$(free_port)}"
-    MXP_LOG=$ITEST_DIR/mxparityd.log
-    local mark
-    mark=$({ wc -l <"$MXP_LOG"; } 2>/dev/null || echo 0)
-    "$MXPARITYD" -f -c "$MXP_POLICY" -p "inet:$MXP_PORT@127.0.0.1" -M "$MXP_MODDIR" \
-        -n mx1.example.com -t 5 "$@" >>"$MXP_LOG" 2>&1 </dev/null &
-    MXP_PID=$!
-    export MXP_PORT MXP_PID MXP_LOG
-    itest_track_pid "$MXP_PID"
-    itest_track_log "$MXP_LOG"
-    _itest_poll 20 _mxp_serving "$mark" || itest_fail "mxparityd did not start" "$MXP_LOG"
+# Every daemon a test starts has a TAG; its port, pid and log are in the
+# variables _mxp_vars names: MXP_PORT MXP_PID MXP_LOG for the tag MXP (the
+# one daemon of most tests), ${TAG}_MPORT ${TAG}_MPID ${TAG}_MLOG otherwise
+# (MX1, MX2 of the tier tests).
+
+# _mxp_vars TAG: the names of TAG's port, pid and log variables
+_mxp_vars() {
+    if [ "$1" = MXP ]; then echo "MXP_PORT MXP_PID MXP_LOG"; else echo "${1}_MPORT ${1}_MPID ${1}_MLOG"; fi
 }
 
+# mxp_daemon TAG HOSTNAME POLICY [mxparityd args...]: start mxparityd -n
+# HOSTNAME on TAG's port (a free one unless it is set: a restart keeps it),
+# logging to $ITEST_DIR/mxparityd.log (MXP) or mxparityd.TAG.log, and wait
+# (bounded) until it serves.  Sets TAG's variables.
+mxp_daemon() {
+    local tag=$1 host=$2 policy=$3 port_var pid_var log_var port log mark
+    shift 3
+    [ -n "${MXP_MODDIR:-}" ] || mxp_modules
+    read -r port_var pid_var log_var < <(_mxp_vars "$tag")
+    port=${!port_var:-}
+    [ -n "$port" ] || port=$(free_port) || itest_fail "mxp_daemon $tag: no free port"
+    if [ "$tag" = MXP ]; then log=$ITEST_DIR/mxparityd.log; else log=$ITEST_DIR/mxparityd.$tag.log; fi
+    mark=$(itest_mark "$log")
+    "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
+        -n "$host" -t 5 "$@" >>"$log" 2>&1 </dev/null &
+    printf -v "$port_var" '%s' "$port"
+    printf -v "$pid_var" '%s' "$!"
+    printf -v "$log_var" '%s' "$log"
+    export "${port_var?}" "${pid_var?}" "${log_var?}"
+    itest_track_pid "${!pid_var}"
+    itest_track_log "$log"
+    _itest_poll 30 _mxp_serving "${!pid_var}" "$port" "$mark" "$log" \
+        || itest_fail "mxparityd -n $host ($tag) did not start" "$log"
+    itest_log "mxparityd -n $host ($tag) pid ${!pid_var} on 127.0.0.1:$port, policy $policy"
+}
+
+# shellcheck disable=SC2317 # called through _itest_poll
 _mxp_serving() {
-    tail -n +"$(( $1 + 1 ))" "$MXP_LOG" | grep -q 'serving on' && _itest_listening "$MXP_PORT"
+    kill -0 "$1" 2>/dev/null || itest_fail "mxparityd (pid $1) exited during startup" "$4"
+    tail -n +"$(($3 + 1))" "$4" | grep -q 'serving on' && _itest_listening "$2"
+}
+
+# mxp_start [extra mxparityd args]: the test's one daemon (tag MXP), as
+# host mx1.example.com with $MXP_POLICY.  Sets MXP_PORT MXP_PID MXP_LOG.
+# shellcheck disable=SC2120 # the arguments are optional
+mxp_start() {
+    mxp_daemon MXP mx1.example.com "$MXP_POLICY" "$@"
 }
 
 # smtp_interrupt SIGNAL WANT SUBJECT: one transaction through the newest
@@ -98,36 +125,63 @@ module av {
 # mxp_reload_policy VERSION: SIGHUP the daemon and wait until it loaded
 # the policy of that version.
 mxp_reload_policy() {
-    local mark
-    mark=$(itest_mark "$MXP_LOG")
-    kill -HUP "$MXP_PID" || itest_fail "SIGHUP to mxparityd $MXP_PID failed"
-    wait_for_grep_from "$mark" "policy loaded: version=$1 " "$MXP_LOG" 30
+    mxp_reload "$1" MXP
 }
 
-# mxp_summary_from SENDER: the last summary line of envelope sender SENDER.
-mxp_summary_from() {
-    grep -F " from=<$1> " "$MXP_LOG" | grep -E ' action=[a-z]+ ' | tail -n 1
-}
-
-_mxp_has_summary_from() {
-    [ -n "$(mxp_summary_from "$1")" ]
-}
-
-# mxp_wait_summary_from SENDER [TIMEOUT]: wait (bounded) for that line and
-# print it; prints nothing when it did not come.
-mxp_wait_summary_from() {
-    _itest_poll "${2:-10}" _mxp_has_summary_from "$1" || true
-    mxp_summary_from "$1"
-}
-
-# sink_file_from SENDER: the sink message whose envelope sender is SENDER.
-sink_file_from() {
-    local f
-    for f in $(sink_files); do
-        if grep -qxF "X-Mail-Args: <$1>" "$f"; then
-            echo "$f"
-        fi
+# mxp_reload VERSION TAG...: SIGHUP the daemons TAG... and wait until each
+# logged "policy loaded: version=VERSION".
+mxp_reload() {
+    local version=$1 tag pid_var log_var marks=()
+    shift
+    for tag in "$@"; do
+        read -r _ pid_var log_var < <(_mxp_vars "$tag")
+        marks+=("$(itest_mark "${!log_var}")")
+        kill -HUP "${!pid_var}" || itest_fail "SIGHUP to mxparityd $tag (${!pid_var}) failed"
     done
+    for tag in "$@"; do
+        read -r _ _ log_var < <(_mxp_vars "$tag")
+        wait_for_grep_from "${marks[0]}" "policy loaded: version=$version " "${!log_var}" 30
+        marks=("${marks[@]:1}")
+    done
+}
+
+# mxp_summary LOG SENDER: the last summary line of envelope sender SENDER in LOG.
+mxp_summary() {
+    grep -F " from=<$2> " "$1" 2>/dev/null | grep -E ' action=[a-z]+( |$)' | tail -n 1
+}
+
+# shellcheck disable=SC2317 # called through _itest_poll
+_mxp_has_summary() {
+    [ -n "$(mxp_summary "$1" "$2")" ]
+}
+
+# mxp_wait_summary LOG SENDER [TIMEOUT]: wait (bounded, 20 s by default)
+# for that line and print it; prints nothing when it did not come.
+mxp_wait_summary() {
+    _itest_poll "${3:-20}" _mxp_has_summary "$1" "$2" || true
+    mxp_summary "$1" "$2"
+}
+
+# mxp_assert_summary LOG SENDER ERE...: the summary line of SENDER in LOG
+# comes (bounded) and matches every ERE.
+mxp_assert_summary() {
+    local log=$1 from=$2 line pat
+    shift 2
+    line=$(mxp_wait_summary "$log" "$from" 20)
+    [ -n "$line" ] || itest_fail "no summary line for <$from> in $log" "$log"
+    for pat in "$@"; do
+        grep -E -q -- "$pat" <<<"$line" \
+            || itest_fail "summary of <$from> in $(basename "$log") does not match /$pat/: '$line'" "$log"
+    done
+    itest_log "ok: $(basename "$log"): $line"
+}
+
+# mxp_summary_from SENDER, mxp_wait_summary_from SENDER [TIMEOUT]: the same in $MXP_LOG.
+mxp_summary_from() {
+    mxp_summary "$MXP_LOG" "$1"
+}
+mxp_wait_summary_from() {
+    mxp_wait_summary "$MXP_LOG" "$1" "${2:-10}"
 }
 
 # header_lines FILE NAME: the header lines NAME: of FILE's header block
@@ -139,11 +193,17 @@ header_lines() {
     ' "$1"
 }
 
-# mxp_assert_healthy: the daemon still runs and its log holds no sanitizer
-# report and no crash.
+# mxp_assert_healthy [TAG...]: the daemons (MXP by default) still run and
+# their logs hold no sanitizer report and no crash.
 mxp_assert_healthy() {
-    kill -0 "$MXP_PID" 2>/dev/null || itest_fail "mxparityd (pid $MXP_PID) is gone" "$MXP_LOG"
-    assert_no_grep 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer|runtime error|SUMMARY: [A-Za-z]+Sanitizer' "$MXP_LOG"
+    local tag pid_var log_var
+    [ "$#" -gt 0 ] || set -- MXP
+    for tag in "$@"; do
+        read -r _ pid_var log_var < <(_mxp_vars "$tag")
+        kill -0 "${!pid_var}" 2>/dev/null \
+            || itest_fail "mxparityd $tag (pid ${!pid_var}) is gone" "${!log_var}"
+        assert_no_sanitizer "${!log_var}"
+    done
 }
 
 # ---------------------------------------------------------------------------
@@ -254,6 +314,12 @@ module spf {
   resolver = \"${MXP_SPF_RESOLVER:-127.0.0.1:${DNS_PORT:?mxp_spf_policy: no DNS_PORT}}\"
   $*
 }"
+}
+
+# mxp_spf_send [SWAKS ARGS...]: one transaction from the spf tests' client
+# (mxp_spf_client's address); never fails by itself (see $SWAKS_RC).
+mxp_spf_send() {
+    swaks_send "${SPF_SWAKS4[@]}" "$@" || true
 }
 
 # mxp_rcpt_line RCPT: the daemon's last RCPT decision line for RCPT

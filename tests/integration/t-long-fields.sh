@@ -34,7 +34,6 @@ itest_init long-fields
 itest_require python3 swaks
 MXPARITY=$top_builddir/mxparity
 [ -x "$MXPARITY" ] || itest_fail "no $MXPARITY (build first)"
-SANITIZER_ERE='ERROR: AddressSanitizer|runtime error:|LeakSanitizer|SUMMARY: [A-Za-z]+Sanitizer'
 MAX_SUMMARY=2048
 TRUSTED_IP=127.0.0.9
 
@@ -51,8 +50,8 @@ printf 'From: <lf@example.org>\nTo: <alice@example.com>\nSubject: long fields\n\
 
 # no_sanitizer_report FILE WHAT: FAIL, showing the report, when FILE has one
 no_sanitizer_report() {
-    if grep -E -q -- "$SANITIZER_ERE" "$1"; then
-        grep -E -m 1 -A 12 -- "$SANITIZER_ERE" "$1" | cut -c 1-300 >&2
+    if grep -E -q -- "$ITEST_SANITIZER_ERE" "$1"; then
+        grep -E -m 1 -A 12 -- "$ITEST_SANITIZER_ERE" "$1" | cut -c 1-300 >&2
         itest_fail "$2: sanitizer report in $1 (above)"
     fi
 }

@@ -37,7 +37,7 @@ theirs=$(tier_digest "$ITEST_DIR/mx2/policy.conf")
 [ "$theirs" != "$ours" ] || itest_fail "mx2's policy has the same digest as mx1's ($ours)"
 itest_log "mx1 digest $ours, mx2 digest $theirs"
 tier_mx1
-tier_daemon MX2 mx2.example.com "$ITEST_DIR/mx2/policy.conf"
+mxp_daemon MX2 mx2.example.com "$ITEST_DIR/mx2/policy.conf"
 tier_mx2 MX2 MX2
 delivered=0
 drift_line="parity: policy drift mx2.example.com $theirs != ours $ours"
@@ -48,14 +48,14 @@ mark=$(itest_mark "$MX1_MLOG")
 tier_send "$MX2_PORT" --from a1@pass.example.org --header "Subject: drift clean" \
     --body "a clean message, relayed by a backup with another policy"
 assert_swaks_reply 250
-tier_assert_summary "$MX2_MLOG" a1@pass.example.org ' hop=edge ' ' spf=pass ' ' av=clean '
+mxp_assert_summary "$MX2_MLOG" a1@pass.example.org ' hop=edge ' ' spf=pass ' ' av=clean '
 delivered=$((delivered + 1))
-tier_sink_wait_from a1@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from a1@pass.example.org 30
+f=$SINK_FILE
 wait_for_grep_from "$mark" 'parity: policy drift ' "$MX1_MLOG" 10
 grep -qF -- "$drift_line" "$MX1_MLOG" || itest_fail "no '$drift_line'" "$MX1_MLOG"
 itest_log "ok: $drift_line"
-tier_assert_summary "$MX1_MLOG" a1@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" a1@pass.example.org \
     ' client=unknown\[127\.0\.0\.3\] hop=relay:mx2\.example\.com ' ' spf=pass ' ' av=clean ' \
     ' parity=drift( |$)'
 assert_no_grep 'parity: verified stamp' "$MX1_MLOG"
@@ -69,8 +69,8 @@ tier_send "$MX2_PORT" --from b2@backup-only.example.org --header "Subject: drift
     --body "only the backup may send for this domain"
 assert_swaks_reply 250
 qid=$(tier_queued_id)
-tier_assert_summary "$MX2_MLOG" b2@backup-only.example.org ' hop=edge ' ' spf=fail ' ' action=tag '
-tier_assert_summary "$MX1_MLOG" b2@backup-only.example.org \
+mxp_assert_summary "$MX2_MLOG" b2@backup-only.example.org ' hop=edge ' ' spf=fail ' ' action=tag '
+mxp_assert_summary "$MX1_MLOG" b2@backup-only.example.org \
     ' hop=relay:mx2\.example\.com ' ' spf=fail ' ' action=reject ' ' parity=drift( |$)'
 tier_assert_held MX2 "$qid" '5[0-9][0-9] 5\.7\.23 '
 
@@ -80,8 +80,8 @@ tier_send "$MX2_PORT" --from v3@pass.example.org --header "Subject: drift eicar"
     --body "$(printf 'Hello,\n%s\nbye\n' "$(mxp_eicar)")"
 assert_swaks_reply 250
 qid=$(tier_queued_id)
-tier_assert_summary "$MX2_MLOG" v3@pass.example.org ' hop=edge ' " av=infected:$TIER_EICAR_NAME " ' action=tag '
-tier_assert_summary "$MX1_MLOG" v3@pass.example.org \
+mxp_assert_summary "$MX2_MLOG" v3@pass.example.org ' hop=edge ' " av=infected:$TIER_EICAR_NAME " ' action=tag '
+mxp_assert_summary "$MX1_MLOG" v3@pass.example.org \
     ' hop=relay:mx2\.example\.com ' " av=infected:$TIER_EICAR_NAME " ' action=reject ' ' parity=drift( |$)'
 wait_for_grep "milter-reject: END-OF-MESSAGE from [^ ]*\\[127\\.0\\.0\\.3\\]: 5\\.7\\.1 Virus found: $TIER_EICAR_NAME; from=<v3@pass\\.example\\.org>" "$MX1_LOG" 10
 tier_assert_held MX2 "$qid" "554 5\\.7\\.1 Virus found: $TIER_EICAR_NAME"
@@ -89,11 +89,11 @@ tier_assert_held MX2 "$qid" "554 5\\.7\\.1 Virus found: $TIER_EICAR_NAME"
 # --- the end ------------------------------------------------------------------------------
 sink_wait_count "$delivered" 30
 for s in b2@backup-only.example.org v3@pass.example.org ""; do
-    tier_assert_no_sink_from "$s"
+    sink_assert_none_from "$s"
 done
 assert_no_grep 'sender non-delivery notification' "$MX2_LOG"
 tier_counters MX1
 tier_assert_counter drift -ge 3
 tier_assert_counter relay_verified -eq 0
-tier_assert_healthy MX1 MX2
+mxp_assert_healthy MX1 MX2
 itest_pass

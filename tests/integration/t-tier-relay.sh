@@ -38,7 +38,7 @@ set -u
 tier_init tier-relay
 tier_common
 tier_mx1
-tier_daemon MX2 mx2.example.com "$TIER_POLICY"
+mxp_daemon MX2 mx2.example.com "$TIER_POLICY"
 tier_mx2 MX2 MX2
 delivered=0
 
@@ -47,16 +47,16 @@ itest_log "1: clean message via the backup"
 tier_send "$MX2_PORT" --from a1@pass.example.org --header "Subject: tier clean" \
     --body "a clean message, relayed by the backup"
 assert_swaks_reply 250
-tier_assert_summary "$MX2_MLOG" a1@pass.example.org \
+mxp_assert_summary "$MX2_MLOG" a1@pass.example.org \
     ' client=unknown\[127\.0\.0\.10\] hop=edge ' ' spf=pass ' ' av=clean '
 delivered=$((delivered + 1))
-tier_sink_wait_from a1@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from a1@pass.example.org 30
+f=$SINK_FILE
 # It went client -> mx2 -> mx1 -> sink.
 assert_grep '^X-Client-Addr: 127\.0\.0\.2$' "$f"
 assert_grep '^Received: from mx2\.example\.com \(unknown \[127\.0\.0\.3\]\)' "$f"
 assert_grep "^Received: from $TIER_HELO \\(unknown \\[127\\.0\\.0\\.10\\]\\)" "$f"
-tier_assert_summary "$MX1_MLOG" a1@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" a1@pass.example.org \
     ' client=unknown\[127\.0\.0\.3\] hop=relay:mx2\.example\.com ' ' spf=pass ' ' av=' \
     ' parity=verified( |$)'
 wait_for_grep 'parity: verified stamp from mx2\.example\.com' "$MX1_MLOG" 10
@@ -75,7 +75,7 @@ tier_send "$MX2_PORT" --from v2@pass.example.org --header "Subject: tier eicar" 
     --body "$(printf 'Hello,\n%s\nbye\n' "$(mxp_eicar)")"
 assert_swaks_reply "554 5.7.1 Virus found: $TIER_EICAR_NAME"
 assert_grep '<- *354 ' "$SWAKS_LOG"
-tier_assert_summary "$MX2_MLOG" v2@pass.example.org \
+mxp_assert_summary "$MX2_MLOG" v2@pass.example.org \
     ' client=unknown\[127\.0\.0\.10\] hop=edge ' " av=infected:$TIER_EICAR_NAME " ' action=reject '
 wait_for_grep "milter-reject: END-OF-MESSAGE from [^ ]+: 5\\.7\\.1 Virus found: .*from=<v2@pass\\.example\\.org>" "$MX2_LOG" 10
 [ "$(pf_queue_count "$MX2_CONF")" -eq 0 ] || itest_fail "the backup queued something" "$MX2_LOG"
@@ -102,10 +102,10 @@ tier_send "$MX1_PORT" --from f3@pass.example.org --data "@$ITEST_DIR/forged.eml"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 wait_for_grep_from "$mark" 'parity: removed X-MXParity from non-peer client 127\.0\.0\.10' "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" f3@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" f3@pass.example.org \
     ' client=unknown\[127\.0\.0\.10\] hop=edge ' ' spf=pass ' ' av=clean '
-tier_sink_wait_from f3@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from f3@pass.example.org 30
+f=$SINK_FILE
 tier_assert_one_stamp "$f" mx1.example.com primary
 assert_no_grep "mac=$zero" "$f"
 tier_assert_ar "$f" pass f3@pass.example.org
@@ -118,7 +118,7 @@ tier_send "$MX1_PORT" --from v3@pass.example.org --header "Subject: tier forged 
     --body "$(printf 'Hello,\n%s\nbye\n' "$(mxp_eicar)")"
 assert_swaks_reply "554 5.7.1 Virus found: $TIER_EICAR_NAME"
 wait_for_grep_from "$mark" 'parity: removed X-MXParity from non-peer client 127\.0\.0\.10' "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" v3@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" v3@pass.example.org \
     ' hop=edge ' " av=infected:$TIER_EICAR_NAME " ' action=reject '
 
 # A sender whose SPF allows mx2's address only, under a stamp saying spf=pass
@@ -132,16 +132,16 @@ wait_for_grep "reject: RCPT from unknown\\[127\\.0\\.0\\.10\\]: 550 5\\.7\\.23 .
 itest_log "4: relay_rescan = true on both tiers"
 tier_policy "$TIER_POLICY" tier.2 '' 'relay_rescan = true'
 TIER_DIGEST=$(tier_digest "$TIER_POLICY")
-tier_reload tier.2 MX1 MX2
+mxp_reload tier.2 MX1 MX2
 mark=$(itest_mark "$MX1_MLOG")
 tier_send "$MX2_PORT" --from r4@pass.example.org --header "Subject: tier rescan" \
     --body "a clean message, scanned again on the primary"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_sink_wait_from r4@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from r4@pass.example.org 30
+f=$SINK_FILE
 wait_for_grep_from "$mark" 'parity: verified stamp from mx2\.example\.com' "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" r4@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" r4@pass.example.org \
     ' client=unknown\[127\.0\.0\.3\] hop=relay:mx2\.example\.com ' ' spf=pass ' ' av=' \
     ' parity=verified( |$)'
 tier_assert_one_stamp "$f" mx1.example.com primary
@@ -153,17 +153,17 @@ itest_log "5: testmod on both tiers: its finding in the stamp, read on mx1"
 tier_policy "$TIER_POLICY" tier.3 'module testmod { stamp_header = "X-Test-Peer" }' \
     'relay_rescan = true'
 TIER_DIGEST=$(tier_digest "$TIER_POLICY")
-tier_reload tier.3 MX1 MX2
+mxp_reload tier.3 MX1 MX2
 mark=$(itest_mark "$MX1_MLOG")
 tier_send "$MX2_PORT" --from t5@pass.example.org --header "Subject: tier finding" \
     --body "a finding that travels"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_sink_wait_from t5@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from t5@pass.example.org 30
+f=$SINK_FILE
 wait_for_grep_from "$mark" 'parity: verified stamp from mx2\.example\.com' "$MX1_MLOG" 10
-tier_assert_summary "$MX2_MLOG" t5@pass.example.org ' hop=edge ' ' test=ok:[0-9]+:[0-9]+:0 '
-tier_assert_summary "$MX1_MLOG" t5@pass.example.org ' hop=relay:mx2\.example\.com ' \
+mxp_assert_summary "$MX2_MLOG" t5@pass.example.org ' hop=edge ' ' test=ok:[0-9]+:[0-9]+:0 '
+mxp_assert_summary "$MX1_MLOG" t5@pass.example.org ' hop=relay:mx2\.example\.com ' \
     ' test=ok:[0-9]+:[0-9]+:0 ' ' parity=verified( |$)'
 tier_assert_one_stamp "$f" mx1.example.com primary
 case $TIER_STAMP in
@@ -176,10 +176,10 @@ assert_grep '^X-Test-Peer: host=mx1\.example\.com tier=primary hop=relay:mx2\.ex
 
 # --- the end --------------------------------------------------------------------
 sink_wait_count "$delivered" 30
-tier_assert_no_sink_from v2@pass.example.org
-tier_assert_no_sink_from v3@pass.example.org
-tier_assert_no_sink_from s3@backup-only.example.org
-tier_assert_no_sink_from ""
+sink_assert_none_from v2@pass.example.org
+sink_assert_none_from v3@pass.example.org
+sink_assert_none_from s3@backup-only.example.org
+sink_assert_none_from ""
 ! grep -qF 'from=<v2@pass.example.org>' "$MX1_MLOG" \
     || itest_fail "the EICAR message refused by mx2 reached mx1" "$MX1_MLOG"
 assert_no_grep 'sender non-delivery notification' "$MX2_LOG"
@@ -190,5 +190,5 @@ tier_counters MX1
 tier_assert_counter relay_verified -eq 3
 tier_assert_counter unfiltered_relay -eq 0
 tier_assert_counter drift -eq 0
-tier_assert_healthy MX1 MX2
+mxp_assert_healthy MX1 MX2
 itest_pass

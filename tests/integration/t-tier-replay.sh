@@ -55,7 +55,7 @@ set -u
 tier_init tier-replay
 tier_common
 tier_mx1
-tier_daemon MX2 mx2.example.com "$TIER_POLICY"
+mxp_daemon MX2 mx2.example.com "$TIER_POLICY"
 tier_mx2 MX2 MX2
 STAMP_PY=(python3 "${top_srcdir:?}/tests/integration/stamp.py")
 key=$ITEST_DIR/parity.key
@@ -237,8 +237,8 @@ tier_send "$MX2_PORT" --from c1@pass.example.org \
     --no-data-fixup --data "@$ITEST_DIR/c1.in.wire"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_sink_wait_from c1@pass.example.org 30
-cap=$TIER_FILE
+sink_wait_from c1@pass.example.org 30
+cap=$SINK_FILE
 assert_grep '^X-Client-Addr: 127\.0\.0\.3$' "$cap"
 ! grep -qF 'from=<c1@pass.example.org>' "$MX1_MLOG" || itest_fail "the capture went through mx1" "$MX1_MLOG"
 stamp=$(tier_headers "$cap" X-MXParity)
@@ -319,9 +319,9 @@ tier_send "$MX2_PORT" --from e5@pass.example.org --to carol@capture.example.com 
     --header "Subject: replay base64" --body "$(mxp_eicar | base64)"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_assert_summary "$MX2_MLOG" e5@pass.example.org ' hop=edge ' ' av=clean '
-tier_sink_wait_from e5@pass.example.org 30
-cap=$TIER_FILE
+mxp_assert_summary "$MX2_MLOG" e5@pass.example.org ' hop=edge ' ' av=clean '
+sink_wait_from e5@pass.example.org 30
+cap=$SINK_FILE
 stamp_check "$cap" ok --host mx2.example.com --from e5@pass.example.org \
     --rcpt carol@capture.example.com --finding av=clean
 "${STAMP_PY[@]}" --wire --eml "$cap" --sink --write "$ITEST_DIR/e5.wire" \
@@ -423,7 +423,7 @@ replay_assert_no_new
 # --- the end ------------------------------------------------------------------------------
 sink_wait_count "$delivered" 30
 for s in b2@backup-only.example.org v5@pass.example.org i6@pass.example.org ""; do
-    tier_assert_no_sink_from "$s"
+    sink_assert_none_from "$s"
 done
 [ "$(sink_file_from e5@pass.example.org | grep -c .)" -eq 1 ] || itest_fail "the relabelled EICAR reached the sink"
 [ "$(sink_file_from c1@pass.example.org | grep -c .)" -eq 4 ] \
@@ -439,5 +439,5 @@ tier_assert_counter relay_verified -eq 3
 tier_assert_counter drift -eq 0
 tier_assert_counter stamp_stale -eq 2
 tier_assert_counter stamp_replayed -eq 3
-tier_assert_healthy MX1 MX2
+mxp_assert_healthy MX1 MX2
 itest_pass

@@ -83,7 +83,7 @@ rot_step() {
     shift 2
     rot_drain
     rot_policy "$host" "$@"
-    tier_reload tier.1 "$tag"
+    mxp_reload tier.1 "$tag"
     rot_flowing 3
 }
 
@@ -160,19 +160,19 @@ rot_capture() {
     tier_send "$MX2_PORT" --from "cap$1@pass.example.org" --to carol@capture.example.com \
         --header "Subject: capture $1" --body "captured at step $1"
     assert_swaks_reply 250
-    tier_sink_wait_from "cap$1@pass.example.org" 30
-    rot_assert_kid "$TIER_FILE" "$2" "capture $1 (mx2's stamp)"
-    got=$("${STAMP_PY[@]}" --verify @ --eml "$TIER_FILE" --sink --key "$ITEST_DIR/k1.key" \
+    sink_wait_from "cap$1@pass.example.org" 30
+    rot_assert_kid "$SINK_FILE" "$2" "capture $1 (mx2's stamp)"
+    got=$("${STAMP_PY[@]}" --verify @ --eml "$SINK_FILE" --sink --key "$ITEST_DIR/k1.key" \
         --key "$ITEST_DIR/k2.key" --host mx2.example.com --policy "$TIER_DIGEST" \
         --from "cap$1@pass.example.org" --rcpt carol@capture.example.com)
-    [ "$got" = ok ] || itest_fail "stamp.py: capture $1: $got" "$TIER_FILE" 40
+    [ "$got" = ok ] || itest_fail "stamp.py: capture $1: $got" "$SINK_FILE" 40
 }
 
 # --- 0. both on k1 -------------------------------------------------------------------------
 rot_policy mx1 k1
 rot_policy mx2 k1
 tier_mx1 "$ITEST_DIR/mx1/policy.conf"
-tier_daemon MX2 mx2.example.com "$ITEST_DIR/mx2/policy.conf"
+mxp_daemon MX2 mx2.example.com "$ITEST_DIR/mx2/policy.conf"
 tier_mx2 MX2 MX2
 # One connection per relayed message (see above).
 postconf -c "$MX2_CONF" -e "smtp_connection_cache_on_demand = no" || itest_fail "postconf failed"
@@ -266,14 +266,14 @@ EOF
     tier_send "$MX1_PORT" --local-interface "$TIER_MX2_ADDR" --helo mx2.example.com \
         --from "f-$k@pass.example.org" --to alice@example.com --no-data-fixup --data "@$ITEST_DIR/$k.wire"
     assert_swaks_reply 250
-    tier_sink_wait_from "f-$k@pass.example.org" 30
-    assert_grep '^X-Client-Addr: 127\.0\.0\.2$' "$TIER_FILE"
+    sink_wait_from "f-$k@pass.example.org" 30
+    assert_grep '^X-Client-Addr: 127\.0\.0\.2$' "$SINK_FILE"
 done
 wait_for_grep "parity: unfiltered relay from mx2\\.example\\.com \\(unknown key $kid1\\)" "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" f-k1@pass.example.org ' hop=relay:mx2\.example\.com ' \
+mxp_assert_summary "$MX1_MLOG" f-k1@pass.example.org ' hop=relay:mx2\.example\.com ' \
     ' spf=pass ' ' av=clean ' ' parity=unknown-key( |$)'
 tier_assert_scanned_by "$(sink_file_from f-k1@pass.example.org)" mx1.example.com
-tier_assert_summary "$MX1_MLOG" f-k2@pass.example.org ' hop=relay:mx2\.example\.com ' \
+mxp_assert_summary "$MX1_MLOG" f-k2@pass.example.org ' hop=relay:mx2\.example\.com ' \
     ' av=clean:stamp ' ' parity=verified( |$)'
 
 # --- 9. the end -------------------------------------------------------------------------------------
@@ -285,5 +285,5 @@ tier_counters MX1
 tier_assert_counter relay_verified -eq "$(( n + 1 ))"
 tier_assert_counter unfiltered_relay -eq 1
 tier_assert_counter drift -eq 0
-tier_assert_healthy MX1 MX2
+mxp_assert_healthy MX1 MX2
 itest_pass

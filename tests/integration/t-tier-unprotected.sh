@@ -34,7 +34,7 @@ set -u
 tier_init tier-unprotected
 tier_common
 tier_mx1
-tier_daemon MX2 mx2.example.com "$TIER_POLICY"
+mxp_daemon MX2 mx2.example.com "$TIER_POLICY"
 tier_mx2 MX2 MX2
 tier_mx2 BARE ""
 delivered=0
@@ -47,11 +47,11 @@ tier_send "$BARE_PORT" --from a1@pass.example.org --header "Subject: bare clean"
     --body "a clean message, relayed unfiltered"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_sink_wait_from a1@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from a1@pass.example.org 30
+f=$SINK_FILE
 assert_grep '^Received: from mx2\.example\.com \(unknown \[127\.0\.0\.3\]\)' "$f"
 wait_for_grep_from "$mark" 'parity: unfiltered relay from mx2\.example\.com \(no stamp\)' "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" a1@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" a1@pass.example.org \
     ' client=unknown\[127\.0\.0\.3\] hop=relay:mx2\.example\.com ' ' spf=pass ' ' av=clean ' \
     ' parity=no-stamp( |$)'
 tier_assert_one_stamp "$f" mx1.example.com primary
@@ -64,7 +64,7 @@ tier_send "$BARE_PORT" --from b2@backup-only.example.org --header "Subject: bare
     --body "only the backup may send for this domain, not the client"
 assert_swaks_reply 250
 qid=$(tier_queued_id)
-tier_assert_summary "$MX1_MLOG" b2@backup-only.example.org \
+mxp_assert_summary "$MX1_MLOG" b2@backup-only.example.org \
     ' hop=relay:mx2\.example\.com ' ' spf=fail ' ' action=reject ' ' parity=no-stamp( |$)'
 tier_assert_held BARE "$qid" '5[0-9][0-9] 5\.7\.23 '
 
@@ -73,7 +73,7 @@ itest_log "3: EICAR via the bare backup"
 tier_send "$BARE_PORT" --from v3@pass.example.org --header "Subject: bare eicar" --body "$eicar_body"
 assert_swaks_reply 250
 qid=$(tier_queued_id)
-tier_assert_summary "$MX1_MLOG" v3@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" v3@pass.example.org \
     ' client=unknown\[127\.0\.0\.3\] hop=relay:mx2\.example\.com ' \
     " av=infected:$TIER_EICAR_NAME " ' action=reject ' ' parity=no-stamp( |$)'
 wait_for_grep "milter-reject: END-OF-MESSAGE from [^ ]*\\[127\\.0\\.0\\.3\\]: 5\\.7\\.1 Virus found: $TIER_EICAR_NAME; from=<v3@pass\\.example\\.org>" "$MX1_LOG" 10
@@ -86,8 +86,8 @@ tier_send "$MX2_PORT" --from c4@pass.example.org --to carol@capture.example.com 
     --header "Subject: capture" --body "$body4"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-tier_sink_wait_from c4@pass.example.org 30
-f=$TIER_FILE
+sink_wait_from c4@pass.example.org 30
+f=$SINK_FILE
 assert_grep '^X-Client-Addr: 127\.0\.0\.3$' "$f"
 tier_assert_one_stamp "$f" mx2.example.com backup
 stamp=${TIER_STAMP#X-MXParity: }
@@ -103,7 +103,7 @@ qid=$(tier_queued_id)
 wait_for_grep_from "$mark" 'parity: unfiltered relay from mx2\.example\.com \((body hash mismatch|bad mac)\)' "$MX1_MLOG" 10
 why=$(tail -n +"$(( mark + 1 ))" "$MX1_MLOG" | grep -oE 'unfiltered relay from mx2\.example\.com \((body hash mismatch|bad mac)\)' | head -n 1)
 itest_log "mx1 says: $why"
-tier_assert_summary "$MX1_MLOG" c4@pass.example.org \
+mxp_assert_summary "$MX1_MLOG" c4@pass.example.org \
     ' hop=relay:mx2\.example\.com ' " av=infected:$TIER_EICAR_NAME " ' action=reject ' \
     ' parity=(body-mismatch|bad-mac)( |$)'
 tier_assert_held BARE "$qid" "554 5\\.7\\.1 Virus found: $TIER_EICAR_NAME"
@@ -121,14 +121,14 @@ tier_send "$BARE_PORT" --from f5@backup-only.example.org --header "Subject: capt
 assert_swaks_reply 250
 qid=$(tier_queued_id)
 wait_for_grep_from "$mark" 'parity: unfiltered relay from mx2\.example\.com \(bad mac\)' "$MX1_MLOG" 10
-tier_assert_summary "$MX1_MLOG" f5@backup-only.example.org \
+mxp_assert_summary "$MX1_MLOG" f5@backup-only.example.org \
     ' hop=relay:mx2\.example\.com ' ' spf=fail ' ' action=reject ' ' parity=bad-mac( |$)'
 tier_assert_held BARE "$qid" '5[0-9][0-9] 5\.7\.23 '
 
 # --- the end -------------------------------------------------------------------------
 sink_wait_count "$delivered" 30
 for s in b2@backup-only.example.org v3@pass.example.org f5@backup-only.example.org ""; do
-    tier_assert_no_sink_from "$s"
+    sink_assert_none_from "$s"
 done
 [ "$(sink_file_from c4@pass.example.org | wc -l)" -eq 1 ] || itest_fail "the replay of c4 reached the sink"
 assert_no_grep 'parity: verified stamp' "$MX1_MLOG"
@@ -137,5 +137,5 @@ tier_counters MX1
 tier_assert_counter unfiltered_relay -ge 5
 tier_assert_counter relay_verified -eq 0
 tier_assert_counter drift -eq 0
-tier_assert_healthy MX1 MX2
+mxp_assert_healthy MX1 MX2
 itest_pass

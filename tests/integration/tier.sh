@@ -39,8 +39,8 @@
     TIER_MX2_ADDR=127.0.0.3
     TIER_HELO=edge-client.example.org
     TIER_EICAR_NAME=Mxparity.Test.EICAR.UNOFFICIAL
-    TIER_POLICY='' TIER_DIGEST='' TIER_FILE='' TIER_STAMP='' TIER_COUNTERS=''
-    # Set by tier_daemon (TAG_M*) and tier_mx1/tier_mx2 (the Postfix instance).
+    TIER_POLICY='' TIER_DIGEST='' SINK_FILE='' TIER_STAMP='' TIER_COUNTERS=''
+    # Set by mxp_daemon (TAG_M*) and tier_mx1/tier_mx2 (the Postfix instance).
     MX1_MPORT='' MX1_MPID='' MX1_MLOG='' MX1_PORT='' MX1_CONF='' MX1_LOG='' MX1_PFDIR=''
     MX2_MPORT='' MX2_MPID='' MX2_MLOG='' MX2_PORT='' MX2_CONF='' MX2_LOG='' MX2_PFDIR=''
     BARE_PORT='' BARE_CONF='' BARE_LOG='' BARE_PFDIR=''
@@ -159,31 +159,6 @@ tier_common() {
     sink_start
 }
 
-# tier_daemon TAG HOSTNAME POLICY: start mxparityd -n HOSTNAME on a free
-# port; sets ${TAG}_MPORT ${TAG}_MPID ${TAG}_MLOG ($ITEST_DIR/mxparityd.TAG.log).
-tier_daemon() {
-    local tag=$1 host=$2 policy=$3 port log pid mark
-    port=$(free_port) || itest_fail "tier_daemon: no free port"
-    log=$ITEST_DIR/mxparityd.$tag.log
-    mark=$(itest_mark "$log")
-    "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
-        -n "$host" -t 5 >>"$log" 2>&1 </dev/null &
-    pid=$!
-    itest_track_pid "$pid"
-    itest_track_log "$log"
-    printf -v "${tag}_MPORT" '%s' "$port"
-    printf -v "${tag}_MPID" '%s' "$pid"
-    printf -v "${tag}_MLOG" '%s' "$log"
-    _itest_poll 30 _tier_serving "$pid" "$port" "$mark" "$log" \
-        || itest_fail "mxparityd -n $host did not start" "$log"
-    itest_log "mxparityd -n $host pid $pid on 127.0.0.1:$port, policy $policy"
-}
-
-_tier_serving() {
-    kill -0 "$1" 2>/dev/null || itest_fail "mxparityd (pid $1) exited during startup" "$4"
-    tail -n +"$(( $3 + 1 ))" "$4" | grep -q 'serving on' && _itest_listening "$2"
-}
-
 # _tier_pf_vars TAG: copy the newest instance's PF_* into ${TAG}_*.
 _tier_pf_vars() {
     printf -v "${1}_PORT" '%s' "$PF_PORT"
@@ -197,7 +172,7 @@ _tier_pf_vars() {
 # delivers to the sink from 127.0.0.2.  Sets MX1_MPORT MX1_MPID MX1_MLOG
 # and MX1_PORT MX1_CONF MX1_LOG MX1_PFDIR.
 tier_mx1() {
-    tier_daemon MX1 mx1.example.com "${1:-$TIER_POLICY}"
+    mxp_daemon MX1 mx1.example.com "${1:-$TIER_POLICY}"
     pf_start "inet:127.0.0.1:$MX1_MPORT" \
         "myhostname = mx1.example.com" \
         "smtp_bind_address = $TIER_MX1_ADDR"
@@ -207,7 +182,7 @@ tier_mx1() {
 # tier_mx2 TAG MILTER: a backup Postfix (myhostname mx2.example.com) that
 # relays everything to mx1 from 127.0.0.3, except capture.example.com,
 # which goes to the sink directly.  MILTER is a daemon TAG started with
-# tier_daemon, or "" for a backup without milter.  Sets ${TAG}_PORT
+# mxp_daemon, or "" for a backup without milter.  Sets ${TAG}_PORT
 # ${TAG}_CONF ${TAG}_LOG ${TAG}_PFDIR.
 tier_mx2() {
     local tag=$1 mtag=$2 milter='' port_var mark
@@ -240,36 +215,6 @@ tier_send() {
     shift
     swaks_send --port "$port" --local-interface "$TIER_CLIENT_IP" --helo "$TIER_HELO" \
         --to alice@example.com "$@" || true
-}
-
-# tier_summary LOG SENDER: the last summary line of envelope sender SENDER.
-tier_summary() {
-    grep -F " from=<$2> " "$1" 2>/dev/null | grep -E ' action=[a-z]+( |$)' | tail -n 1
-}
-
-_tier_has_summary() {
-    [ -n "$(tier_summary "$1" "$2")" ]
-}
-
-# tier_wait_summary LOG SENDER [TIMEOUT]: wait (bounded) for that line and
-# print it (nothing when it did not come).
-tier_wait_summary() {
-    _itest_poll "${3:-20}" _tier_has_summary "$1" "$2" || true
-    tier_summary "$1" "$2"
-}
-
-# tier_assert_summary LOG SENDER ERE...: the summary line of SENDER in LOG
-# exists and matches every ERE.
-tier_assert_summary() {
-    local log=$1 from=$2 line pat
-    shift 2
-    line=$(tier_wait_summary "$log" "$from")
-    [ -n "$line" ] || itest_fail "no summary line for <$from> in $log" "$log"
-    for pat in "$@"; do
-        grep -E -q -- "$pat" <<<"$line" \
-            || itest_fail "summary of <$from> in $(basename "$log") does not match /$pat/: '$line'" "$log"
-    done
-    itest_log "ok: $(basename "$log"): $line"
 }
 
 # tier_headers FILE NAME: the header fields NAME of FILE, each unfolded onto
@@ -324,26 +269,6 @@ tier_assert_scanned_by() {
         || itest_fail "$1: want one X-Virus-Scanned by $2, got '$got'" "$1" 60
 }
 
-# tier_sink_wait_from SENDER [TIMEOUT]: wait for the sink copy of SENDER's
-# message and leave its path in TIER_FILE.
-_tier_sink_has_from() {
-    [ -n "$(sink_file_from "$1")" ]
-}
-tier_sink_wait_from() {
-    _itest_poll "${2:-30}" _tier_sink_has_from "$1" \
-        || itest_fail "no sink message from <$1> within ${2:-30}s" "${MX1_LOG:-$PF_LOG}"
-    TIER_FILE=$(sink_file_from "$1")
-    [ "$(printf '%s\n' "$TIER_FILE" | grep -c .)" -eq 1 ] \
-        || itest_fail "more than one sink message from <$1>: $TIER_FILE"
-}
-
-# tier_assert_no_sink_from SENDER: nothing from SENDER reached the sink.
-tier_assert_no_sink_from() {
-    local f
-    f=$(sink_file_from "$1")
-    [ -z "$f" ] || itest_fail "a message from <$1> reached the sink: $f" "$f" 40
-}
-
 # tier_counters TAG: SIGUSR1 the daemon; its next counters line goes to
 # TIER_COUNTERS.
 tier_counters() {
@@ -380,17 +305,6 @@ tier_drop_queue() {
     postsuper -c "${!conf_var}" -d ALL >/dev/null 2>&1 || true
 }
 
-# tier_assert_healthy TAG...: the daemons still run, no sanitizer report.
-tier_assert_healthy() {
-    local tag pid_var log_var
-    for tag in "$@"; do
-        pid_var=${tag}_MPID
-        log_var=${tag}_MLOG
-        kill -0 "${!pid_var}" 2>/dev/null || itest_fail "mxparityd $tag (pid ${!pid_var}) is gone" "${!log_var}"
-        assert_no_grep 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer|runtime error|SUMMARY: [A-Za-z]+Sanitizer' "${!log_var}"
-    done
-}
-
 # shellcheck disable=SC2120 # the argument is optional
 # tier_queued_id [LOG]: the queue id of the last swaks reply "250 ... queued
 # as QID" (empty when the message was not queued).
@@ -411,20 +325,3 @@ tier_assert_held() {
     tier_drop_queue "$tag"
 }
 
-# tier_reload VERSION TAG...: SIGHUP the daemons TAG... and wait until each
-# logged "policy loaded: version=VERSION".
-tier_reload() {
-    local version=$1 tag pid_var log_var marks=()
-    shift
-    for tag in "$@"; do
-        pid_var=${tag}_MPID
-        log_var=${tag}_MLOG
-        marks+=("$(itest_mark "${!log_var}")")
-        kill -HUP "${!pid_var}" || itest_fail "SIGHUP to mxparityd $tag (${!pid_var}) failed"
-    done
-    for tag in "$@"; do
-        log_var=${tag}_MLOG
-        wait_for_grep_from "${marks[0]}" "policy loaded: version=$version " "${!log_var}" 30
-        marks=("${marks[@]:1}")
-    done
-}

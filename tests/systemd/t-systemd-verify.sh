@@ -2,7 +2,7 @@
 # t-systemd-verify.sh - check the systemd files shipped in systemd/.
 #
 # 1. systemd/mxparityd.service.in, with @sbindir@/@bindir@/@sysconfdir@
-#    substituted the way the build does, must pass "systemd-analyze verify"
+#    substituted the way the build does, must check_ok "systemd-analyze verify"
 #    with exit status 0 and no output at all.
 # 2. "systemd-analyze security --offline=yes" prints the exposure score
 #    (informational, no threshold).
@@ -24,20 +24,8 @@ sysusers_conf=$sysdir/mxparity.sysusers.conf
 tmpfiles_conf=$sysdir/mxparity.tmpfiles.conf
 default_file=$sysdir/mxparityd.default
 
-failures=0
-passes=0
-
-# fail - report one failed check and remember it
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# pass - report one passed check
-pass() {
-    echo "ok: $*"
-    passes=$((passes + 1))
-}
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh" # the counted checks (check_*)
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
     echo "SKIP: systemd-analyze not found"
@@ -84,9 +72,9 @@ sed -e "s|@sbindir@|$sbindir|g" \
     "$unit_in" >"$units/mxparityd.service" || exit 1
 
 if grep -n '@[A-Za-z_]*@' "$units/mxparityd.service"; then
-    fail "unsubstituted placeholders left in mxparityd.service.in"
+    check_fail "unsubstituted placeholders left in mxparityd.service.in"
 else
-    pass "all placeholders substituted"
+    check_ok "all placeholders substituted"
 fi
 
 # Before=postfix.service postfix@-.service: verify loads the units named in
@@ -127,14 +115,14 @@ verify_out=$tmp/verify.out
 systemd-analyze verify --man=no "$units/mxparityd.service" >"$verify_out" 2>&1
 verify_rc=$?
 if [ "$verify_rc" -ne 0 ]; then
-    fail "systemd-analyze verify exited $verify_rc"
+    check_fail "systemd-analyze verify exited $verify_rc"
 fi
 if [ -s "$verify_out" ]; then
-    fail "systemd-analyze verify printed output:"
+    check_fail "systemd-analyze verify printed output:"
     sed 's/^/    /' "$verify_out"
 fi
 if [ "$verify_rc" -eq 0 ] && [ ! -s "$verify_out" ]; then
-    pass "systemd-analyze verify: exit 0, no output"
+    check_ok "systemd-analyze verify: exit 0, no output"
 fi
 
 # --- 2. systemd-analyze security (informational) ----------------------------
@@ -146,7 +134,7 @@ if systemd-analyze --help 2>&1 | grep -q -- '--offline='; then
     security_rc=$?
     score=$(grep -i 'overall exposure level' "$security_out")
     if [ "$security_rc" -ne 0 ] || [ -z "$score" ]; then
-        fail "systemd-analyze security --offline=yes exited $security_rc:"
+        check_fail "systemd-analyze security --offline=yes exited $security_rc:"
         sed 's/^/    /' "$security_out"
     else
         echo "info: ${score#"${score%%[![:space:]]*}"}"
@@ -169,10 +157,10 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     systemd-sysusers --root="$root" --dry-run >"$dry_out" 2>&1
     dry_rc=$?
     if [ "$dry_rc" -ne 0 ] || grep -vE '^(Creating|Would) ' "$dry_out" | grep -q .; then
-        fail "systemd-sysusers --dry-run (exit $dry_rc) reported problems:"
+        check_fail "systemd-sysusers --dry-run (exit $dry_rc) reported problems:"
         sed 's/^/    /' "$dry_out"
     else
-        pass "systemd-sysusers --dry-run:"
+        check_ok "systemd-sysusers --dry-run:"
         sed 's/^/    /' "$dry_out"
     fi
 
@@ -182,7 +170,7 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     systemd-sysusers --root="$root" >"$su_out" 2>&1
     su_rc=$?
     if [ "$su_rc" -ne 0 ] || grep -v '^Creating ' "$su_out" | grep -q .; then
-        fail "systemd-sysusers --root (exit $su_rc) reported problems:"
+        check_fail "systemd-sysusers --root (exit $su_rc) reported problems:"
         sed 's/^/    /' "$su_out"
     fi
     pw=$(grep '^mxparity:' "$root/etc/passwd" 2>/dev/null)
@@ -191,9 +179,9 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
     IFS=: read -r _ _ grgid _ <<<"$gr"
     if [ -n "$pw" ] && [ -n "$gr" ] && [ "$gid" = "$grgid" ] &&
         [ "$home" = /var/lib/mxparity ] && [ "${shell##*/}" = nologin ]; then
-        pass "sysusers: $pw / $gr"
+        check_ok "sysusers: $pw / $gr"
     else
-        fail "sysusers: unexpected passwd '$pw' / group '$gr'"
+        check_fail "sysusers: unexpected passwd '$pw' / group '$gr'"
     fi
 
     if ! command -v systemd-tmpfiles >/dev/null 2>&1; then
@@ -207,25 +195,25 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
             --prefix=/nonexistent-mxparity-test >"$tf_out" 2>&1
         tf_rc=$?
         if [ "$tf_rc" -ne 0 ] || [ -s "$tf_out" ]; then
-            fail "systemd-tmpfiles (parse only, exit $tf_rc) reported problems:"
+            check_fail "systemd-tmpfiles (parse only, exit $tf_rc) reported problems:"
             sed 's/^/    /' "$tf_out"
         else
-            pass "tmpfiles: snippet parses (not root: directories not created)"
+            check_ok "tmpfiles: snippet parses (not root: directories not created)"
         fi
     else
         tf_out=$tmp/tmpfiles.out
         systemd-tmpfiles --root="$root" --create >"$tf_out" 2>&1
         tf_rc=$?
         if [ "$tf_rc" -ne 0 ] || [ -s "$tf_out" ]; then
-            fail "systemd-tmpfiles --create (exit $tf_rc) reported problems:"
+            check_fail "systemd-tmpfiles --create (exit $tf_rc) reported problems:"
             sed 's/^/    /' "$tf_out"
         fi
         for d in /run/mxparity /var/lib/mxparity /var/lib/mxparity/quarantine; do
             got=$(stat -c '%a %u %g' "$root$d" 2>/dev/null)
             if [ "$got" = "750 $uid $gid" ]; then
-                pass "tmpfiles: $d 0750 mxparity:mxparity"
+                check_ok "tmpfiles: $d 0750 mxparity:mxparity"
             else
-                fail "tmpfiles: $d is '${got:-missing}', want '750 $uid $gid'"
+                check_fail "tmpfiles: $d is '${got:-missing}', want '750 $uid $gid'"
             fi
         done
     fi
@@ -237,13 +225,9 @@ fi
 
 # Every line must be a comment or VAR=value (what EnvironmentFile= accepts).
 if grep -vE '^[[:space:]]*(#.*)?$|^[A-Z_][A-Z0-9_]*=' "$default_file"; then
-    fail "mxparityd.default: lines above are neither comments nor VAR=value"
+    check_fail "mxparityd.default: lines above are neither comments nor VAR=value"
 else
-    pass "mxparityd.default: only comments and VAR=value lines"
+    check_ok "mxparityd.default: only comments and VAR=value lines"
 fi
 
-echo "$passes passed, $failures failed"
-if [ "$failures" -ne 0 ]; then
-    exit 1
-fi
-exit 0
+check_done

@@ -67,19 +67,14 @@ expect_summary() {
 # X-Virus-Status (STATUS) and exactly one X-Virus-Scanned of ours.
 expect_status() {
     local f status scanned
-    _itest_poll 30 _sink_has_from "$1" || itest_fail "no sink message from <$1>"
-    f=$(sink_file_from "$1")
+    sink_wait_from "$1"
+    f=$SINK_FILE
     status=$(header_lines "$f" X-Virus-Status)
     scanned=$(header_lines "$f" X-Virus-Scanned)
     [ "$status" = "X-Virus-Status: $2" ] \
         || itest_fail "<$1>: want exactly one 'X-Virus-Status: $2', got '$status'" "$f" 30
     [[ $scanned =~ ^X-Virus-Scanned:\ mxparity\ av\ \(ClamAV\ [0-9.]+\)\ on\ mx1\.example\.com$ ]] \
         || itest_fail "<$1>: want exactly one X-Virus-Scanned of ours, got '$scanned'" "$f" 30
-}
-
-# shellcheck disable=SC2317 # called through _itest_poll
-_sink_has_from() {
-    [ -n "$(sink_file_from "$1")" ]
 }
 
 make_msg "$ITEST_DIR/msg-16k" 16

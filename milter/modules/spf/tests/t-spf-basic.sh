@@ -46,10 +46,6 @@ sink_start
 pf_start "$(mxp_milter)" "${SPF_PF_SETTINGS[@]}"
 delivered=0
 
-# send SWAKS-ARGS...: one transaction from the test client
-send() {
-    swaks_send "${SPF_SWAKS4[@]}" "$@" || true
-}
 
 # ar_check FILE RESULT MAILFROM HELO: FILE has exactly one AR header of ours,
 # with those values
@@ -64,7 +60,7 @@ ar_check() {
 }
 
 # 1. pass
-send --from a@pass.example.net --header "Subject: spf pass"
+mxp_spf_send --from a@pass.example.net --header "Subject: spf pass"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -78,7 +74,7 @@ case $sum in
 esac
 
 # 2. fail: 550 5.7.23 at RCPT, the default explanation
-send --from c@noexp.example.net --header "Subject: spf fail noexp"
+mxp_spf_send --from c@noexp.example.net --header "Subject: spf fail noexp"
 mxp_dns_assert_query TXT noexp.example.net
 assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: noexp.example.net does not allow $ip to send mail for c@noexp.example.net"
 [ "$SWAKS_RC" -eq 24 ] || itest_fail "fail: swaks exit $SWAKS_RC, want 24 (every RCPT refused)" "$SWAKS_LOG"
@@ -86,7 +82,7 @@ wait_for_grep "reject: RCPT from unknown\[$ipre\]: 550 5\.7\.23 SPF MAIL FROM ch
 wait_for_grep "milter-reject: RCPT from [^ ]+\[$ipre\]: 550 5\.7\.23 SPF MAIL FROM check failed: .*from=<c@noexp\.example\.net>" "$PF_LOG" 10
 
 # 3. softfail: accepted and tagged
-send --from d@soft.example.net --header "Subject: spf softfail"
+mxp_spf_send --from d@soft.example.net --header "Subject: spf softfail"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -98,7 +94,7 @@ case $sum in
 esac
 
 # 4. the null sender: postmaster@HELO
-send --from "<>" --helo helo.example.net --header "Subject: spf null sender"
+mxp_spf_send --from "<>" --helo helo.example.net --header "Subject: spf null sender"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -110,7 +106,7 @@ case $sum in
     *" spf=pass action=tag "*) ;;
     *) itest_fail "null sender: unexpected summary '$sum'" "$MXP_LOG" ;;
 esac
-send --from "<>" --helo badhelo.example.net --header "Subject: spf null sender fail"
+mxp_spf_send --from "<>" --helo badhelo.example.net --header "Subject: spf null sender fail"
 assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: badhelo.example.net does not allow $ip to send mail for postmaster@badhelo.example.net"
 
 # 5. forged Authentication-Results: ours (mx1, mx2 in any case, one folded)
@@ -131,7 +127,7 @@ Subject: spf forged AR
 
 forged headers above
 EOF
-send --from e@pass.example.net --data "@$ITEST_DIR/forged.eml"
+mxp_spf_send --from e@pass.example.net --data "@$ITEST_DIR/forged.eml"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -151,7 +147,7 @@ assert_grep 'authres: removed Authentication-Results claiming to be mx2\.example
 # 6. received_spf = true
 mxp_spf_policy itest.2 'received_spf = true'
 mxp_reload_policy itest.2
-send --from g@pass.example.net --header "Subject: spf received-spf"
+mxp_spf_send --from g@pass.example.net --header "Subject: spf received-spf"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -171,7 +167,7 @@ itest_log "ok: $rs"
 # 7. a trusted client is not checked at all
 MXP_TRUSTED_NETWORKS="\"127.0.0.9/32\", \"$ip/32\"" mxp_spf_policy itest.3
 mxp_reload_policy itest.3
-send --from h@fail.example.net --header "Subject: spf trusted"
+mxp_spf_send --from h@fail.example.net --header "Subject: spf trusted"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -190,7 +186,7 @@ esac
 # 7b. ... unless the policy says otherwise: check_trusted = true
 MXP_TRUSTED_NETWORKS="\"127.0.0.9/32\", \"$ip/32\"" mxp_spf_policy itest.3b 'check_trusted = true'
 mxp_reload_policy itest.3b
-send --from h2@fail.example.net --header "Subject: spf trusted, checked"
+mxp_spf_send --from h2@fail.example.net --header "Subject: spf trusted, checked"
 assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: $ip is not one of fail.example.net's designated mail servers"
 wait_for_grep "reject: RCPT from unknown\[$ipre\]: 550 5\.7\.23 .*from=<h2@fail\.example\.net> to=<recipient@example\.net> hop=trusted" "$MXP_LOG" 10
 
@@ -198,7 +194,7 @@ wait_for_grep "reject: RCPT from unknown\[$ipre\]: 550 5\.7\.23 .*from=<h2@fail\
 # on a policy without the trusted client
 mxp_spf_policy itest.4
 mxp_reload_policy itest.4
-send --from b@fail.example.net --header "Subject: spf fail"
+mxp_spf_send --from b@fail.example.net --header "Subject: spf fail"
 mxp_dns_assert_query TXT fail.example.net
 assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: $ip is not one of fail.example.net's designated mail servers"
 [ "$SWAKS_RC" -eq 24 ] || itest_fail "fail: swaks exit $SWAKS_RC, want 24 (every RCPT refused)" "$SWAKS_LOG"

@@ -61,9 +61,6 @@ mxp_start
 sink_start
 pf_start "$(mxp_milter)" "${SPF_PF_SETTINGS[@]}"
 
-send() {
-    swaks_send "${SPF_SWAKS4[@]}" --timeout 15 "$@" || true
-}
 
 # assert_no_client_timeout: swaks got its replies (its own timeout did not fire)
 assert_no_client_timeout() {
@@ -71,7 +68,7 @@ assert_no_client_timeout() {
 }
 
 # 1. no answer: tempfail at RCPT
-send --from a@temp.example.net --header "Subject: spf temperror"
+mxp_spf_send --timeout 15 --from a@temp.example.net --header "Subject: spf temperror"
 grep -q '^query 1$' "$ITEST_DIR/silent.log" \
     || itest_fail "no DNS query reached the silent resolver (client $ip; did libspf2 pass a loopback client without looking?)" "$SWAKS_LOG"
 assert_swaks_reply "451 4.7.24 SPF MAIL FROM check: temperror, try again later"
@@ -83,7 +80,7 @@ wait_for_grep "milter-reject: RCPT from [^ ]+\[$ipre\]: 451 4\.7\.24 SPF MAIL FR
 # 2. one recipient domain tags temperror: accepted for that one only, and
 # the evaluation kept to its bound.  The HELO has no dot, so only the
 # MAIL FROM identity is evaluated.
-send --from b@temp.example.net --helo itestclient \
+mxp_spf_send --timeout 15 --from b@temp.example.net --helo itestclient \
     --to recipient@example.net,bob@tagtemp.example.org --header "Subject: spf temperror tag"
 assert_swaks_reply 250
 assert_no_client_timeout
@@ -116,7 +113,7 @@ printf 'txt-record=temp.example.net,"v=spf1 ip4:%s -all"\n' "$ip" >"$ITEST_DIR/z
 mxp_dns_start "$ITEST_DIR/zone" "$silent_port"
 passed=""
 for (( try = 1; try <= 15; try++ )); do
-    send --from "c$try@temp.example.net" --header "Subject: spf after temperror"
+    mxp_spf_send --timeout 15 --from "c$try@temp.example.net" --header "Subject: spf after temperror"
     case $(swaks_reply) in
         250*) passed=c$try@temp.example.net; break ;;
         "451 4.7.24 "*) sleep 2 ;;
@@ -136,7 +133,7 @@ closed_port=$(mxp_free_udp_port) || itest_fail "no free port"
 MXP_SPF_RESOLVER=127.0.0.1:$closed_port mxp_spf_policy itest.2 \
     "query_timeout = 1  eval_timeout = $eval_timeout"
 mxp_reload_policy itest.2
-send --from d@temp.example.net --header "Subject: spf closed resolver port"
+mxp_spf_send --timeout 15 --from d@temp.example.net --header "Subject: spf closed resolver port"
 assert_swaks_reply "451 4.7.24 SPF MAIL FROM check: temperror, try again later"
 assert_no_client_timeout
 wait_for_grep "tempfail: RCPT from unknown\[$ipre\]: 451 4\.7\.24 .*from=<d@temp\.example\.net>" "$MXP_LOG" 10

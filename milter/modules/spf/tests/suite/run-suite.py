@@ -43,9 +43,11 @@ SKIP, HARD = 77, 99
 RESULTS = ('pass', 'fail', 'softfail', 'neutral', 'none', 'permerror', 'temperror')
 OLD_RESULTS = {'unknown': 'permerror', 'error': 'temperror'}
 HERE = os.path.dirname(os.path.abspath(__file__))
-# As tests/integration/mxp.sh looks for them: a scan with one of these failed.
-SANITIZER = re.compile(r'AddressSanitizer|LeakSanitizer|ThreadSanitizer|UndefinedBehaviorSanitizer'
-                       r'|runtime error|SUMMARY: [A-Za-z]+Sanitizer')
+# The lines of a sanitizer report, as every test looks for them: a scan with one failed.
+SRCDIR = os.path.normpath(os.path.join(HERE, '..', '..', '..', '..', '..'))
+with open(os.path.join(os.environ.get('top_srcdir', SRCDIR), 'tests', 'integration',
+                       'sanitizer.ere'), encoding='ascii') as _f:
+    SANITIZER = re.compile(_f.read().strip())
 
 POLICY = """\
 version = "spf-suite"
@@ -359,7 +361,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument('suite', help='rfc7208-tests.yml or rfc4408-tests.yml (.gz too)')
     ap.add_argument('--engine', choices=sorted(ENGINES), default='mxparity')
-    top = os.environ.get('top_builddir', os.path.normpath(os.path.join(HERE, '..', '..')))
+    top = os.environ.get('top_builddir', SRCDIR)
     ap.add_argument('--mxparity', default=os.path.join(top, 'mxparity'))
     ap.add_argument('--module', default=os.path.join(top, 'milter', 'modules', '.libs', 'spf.so'))
     ap.add_argument('--unbound', default=None, help='the unbound binary (default: from PATH)')

@@ -21,13 +21,15 @@ python=/usr/bin/python3   # Debian's, with python3-yaml: not a pyenv one
 mxp=$top_builddir/mxparity
 module=$top_builddir/milter/modules/.libs/spf.so
 
-skip() { echo "SKIP: $*"; exit 77; }
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh" # itest_skip
+ITEST_NAME=spf-suite
 
-[ -x "$python" ] || skip "$python not found"
-"$python" -c 'import yaml' 2>/dev/null || skip "PyYAML not installed (package python3-yaml)"
-command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || skip "unbound not installed (package unbound)"
-[ -x "$mxp" ] || skip "$mxp not built"
-[ -f "$module" ] || skip "the spf module was not built ($module)"
+[ -x "$python" ] || itest_skip "$python not found"
+"$python" -c 'import yaml' 2>/dev/null || itest_skip "PyYAML not installed (package python3-yaml)"
+command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || itest_skip "unbound not installed (package unbound)"
+[ -x "$mxp" ] || itest_skip "$mxp not built"
+[ -f "$module" ] || itest_skip "the spf module was not built ($module)"
 
 # find_suite NAME: the first copy of NAME (.yml.gz or .yml) in the usual places.
 find_suite() {
@@ -46,7 +48,7 @@ find_suite() {
 	return 1
 }
 
-s7208=$(find_suite rfc7208-tests.yml) || skip "rfc7208-tests.yml not found (package python3-spf)"
+s7208=$(find_suite rfc7208-tests.yml) || itest_skip "rfc7208-tests.yml not found (package python3-spf)"
 s4408=$(find_suite rfc4408-tests.yml) || s4408=""
 
 # First the DNS serving itself, on made-up edge cases (long and multi-string
