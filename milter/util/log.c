@@ -3,6 +3,8 @@
  *
  * Each thread handles one milter connection at a time, so the queue id
  * prefix lives in a thread-local and modules need not pass it around.
+ * Every line is escaped here, in one place, so no field a client chose can
+ * carry a control character into the log.
  */
 #include "config.h"
 
@@ -44,19 +46,45 @@ mxp_log_set_queue_id(const char *queue_id)
 		snprintf(log_queue_id, sizeof(log_queue_id), "%s", queue_id);
 }
 
-/* mxp_log - format once, send to every sink */
+/*
+ * escape_controls - every control character (C0 and DEL) as \xHH: a client
+ * name, HELO or address with CR, LF or ESC in it must not start a line of
+ * its own in syslog or on a terminal.  out holds 4 * strlen(in) + 1.
+ */
+static void
+escape_controls(const char *in, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (; *in != '\0'; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c < 0x20 || c == 0x7f) {
+			*out++ = '\\';
+			*out++ = 'x';
+			*out++ = digits[c >> 4];
+			*out++ = digits[c & 15];
+		} else {
+			*out++ = (char)c;
+		}
+	}
+	*out = '\0';
+}
+
+/* mxp_log - format once, escape once, send to every sink */
 void
 mxp_log(int priority, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[4 * sizeof(raw)];
 	va_list ap;
 	int off = 0;
 
 	if (log_queue_id[0] != '\0')
-		off = snprintf(line, sizeof(line), "%s: ", log_queue_id);
+		off = snprintf(raw, sizeof(raw), "%s: ", log_queue_id);
 	va_start(ap, fmt);
-	vsnprintf(line + off, sizeof(line) - (size_t)off, fmt, ap);
+	vsnprintf(raw + off, sizeof(raw) - (size_t)off, fmt, ap);
 	va_end(ap);
+	escape_controls(raw, line);
 
 	if (log_syslog)
 		syslog(priority, "%s", line);
