@@ -39,11 +39,19 @@ static const struct mxp_option av_options[] = {
 	  .type = MXP_OPT_STRING,
 	  .def = "Virus found: %v",
 	  .help = "reply text for reject and tempfail; %v is the virus name" },
+	/* Unscanned mail is not delivered unless the policy says so (issue 13). */
 	{ .name = "on_limits",
 	  .type = MXP_OPT_CHOICE,
-	  .def = "tag",
+	  .def = "reject",
 	  .choices = limits_words,
-	  .help = "a message beyond a scan limit: tag it unscanned, tempfail or reject" },
+	  .help = "a message that could not be scanned in full: reject (552 5.3.4), tempfail or "
+		  "tag it unscanned" },
+	{ .name = "on_size_limits",
+	  .type = MXP_OPT_CHOICE,
+	  .def = NULL,
+	  .choices = limits_words,
+	  .help = "the same for a size limit only (max_scan_size, max_file_size, "
+		  "max_decoded_size); unset: as on_limits" },
 	{ .name = "max_scan_size",
 	  .type = MXP_OPT_SIZE,
 	  .def = "25M",
@@ -409,12 +417,33 @@ add_status(struct mxp_event *ev, const char *status)
 	ev->host->add_header(ev->result, "X-Virus-Status", status);
 }
 
+/*
+ * size_limit - the limit named why is one of size, which a site may treat
+ * apart (on_size_limits); nesting, file counts and anything unknown are
+ * structural, and a structure deeper than the limit is how malware hides.
+ */
+static bool
+size_limit(const char *why)
+{
+	/* Our spool bound, the message itself beyond max_file_size, libclamav's names and text. */
+	static const char *const sizes[] = { "size", "limits", "MaxFileSize", "MaxScanSize", NULL };
+
+	for (size_t i = 0; sizes[i] != NULL; i++)
+		if (strcmp(why, sizes[i]) == 0)
+			return true;
+	return strcmp(why, cl_strerror(CL_EMAXSIZE)) == 0;
+}
+
 /* act_on_limits - a message that could not be scanned in full */
 static enum mxp_verdict
 act_on_limits(struct mxp_event *ev, const char *why)
 {
 	const struct av_instance *inst = ev->instance;
 	const char *action = inst->host->cfg_string(inst->cfg, "on_limits");
+	const char *size_action = inst->host->cfg_string(inst->cfg, "on_size_limits");
+
+	if (size_limit(why) && size_action != NULL)
+		action = size_action;
 
 	ev->host->add_finding(ev->result, "av", 0, "skipped:%s", why);
 	if (strcmp(action, "reject") == 0) {

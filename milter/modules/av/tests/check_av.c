@@ -155,8 +155,19 @@ START_TEST(test_clean_and_limits)
 	ck_assert_msg(strstr(clean.summary, " av=clean ") != NULL, "%s", clean.summary);
 	ck_assert_str_eq(clean.added[1], "X-Virus-Status: Clean");
 
+	/* By default what could not be scanned is not delivered. */
 	memset(big, 'z', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
+	over = (struct test_txn){ .body = big };
+	run_txn(pol, &over);
+	ck_assert_int_eq(over.verdict, MXP_REJECT);
+	ck_assert_str_eq(over.rcode, "552");
+	ck_assert_str_eq(over.xcode, "5.3.4");
+	ck_assert_msg(strstr(over.summary, "av=skipped:size") != NULL, "%s", over.summary);
+	mxp_policy_unref(pol);
+
+	/* A site may deliver mere size misses, tagged, and keep refusing the rest. */
+	pol = av_policy(db, "max_scan_size = 1K on_size_limits = tag");
 	over = (struct test_txn){ .body = big };
 	run_txn(pol, &over);
 	ck_assert_int_eq(over.verdict, MXP_TAG);
@@ -164,11 +175,18 @@ START_TEST(test_clean_and_limits)
 	ck_assert_str_eq(over.added[1], "X-Virus-Status: Unscanned (limits)");
 	mxp_policy_unref(pol);
 
-	pol = av_policy(db, "max_scan_size = 1K on_limits = reject");
+	pol = av_policy(db, "max_scan_size = 1K on_limits = tag");
 	over = (struct test_txn){ .body = big };
 	run_txn(pol, &over);
-	ck_assert_int_eq(over.verdict, MXP_REJECT);
-	ck_assert_str_eq(over.rcode, "552");
+	ck_assert_int_eq(over.verdict, MXP_TAG);
+	ck_assert_str_eq(over.added[1], "X-Virus-Status: Unscanned (limits)");
+	mxp_policy_unref(pol);
+
+	pol = av_policy(db, "max_scan_size = 1K on_limits = tag on_size_limits = tempfail");
+	over = (struct test_txn){ .body = big };
+	run_txn(pol, &over);
+	ck_assert_int_eq(over.verdict, MXP_TEMPFAIL);
+	ck_assert_str_eq(over.rcode, "452");
 	mxp_policy_unref(pol);
 	g_free(db);
 }

@@ -16,7 +16,13 @@
 #     is beyond max_recursion = 16: on_limits = reject -> 552 5.3.4
 #     av=skipped:MaxRecursion; the same attachment followed by EICAR is still
 #     rejected as EICAR (a limit in one part does not hide a virus in
-#     another); with max_recursion = 24 clam.exe inside is found.
+#     another); with max_recursion = 24 clam.exe inside is found;
+#  4. the defaults, with no on_limits in the policy (unscanned mail is not
+#     delivered): EICAR (base64) inside 20 nested multiparts (1.5 KB) and
+#     inside 200 nested message/rfc822 parts -> 552 5.3.4 av=skipped:MaxRecursion, and
+#     the 100 KB message over max_scan_size = 64K -> 552 5.3.4 too; with
+#     on_size_limits = tag the 100 KB one is delivered tagged while both
+#     nested ones are still refused.
 # The database holds EICAR and clam.exe's MD5 only, so archives must be
 # unpacked to find anything.  Finally: daemon alive, no sanitizer report,
 # the spool dir empty.
@@ -188,6 +194,57 @@ swaks_send --to alice@example.com --from deeper@example.com --attach-type applic
 assert_swaks_reply "554 5.7.1 Virus found: Mxparity.Test.File.clam_exe.UNOFFICIAL"
 expect_summary deeper@example.com ' av=infected:Mxparity\.Test\.File\.clam_exe\.UNOFFICIAL action=reject '
 itest_log "3: recursion: beyond the limit -> on_limits; a virus next to it still found; max_recursion 24 finds clam.exe"
+
+# --- 4. the defaults: unscanned mail is not delivered -------------------------------
+itest_log "4: defaults: nested structures and a size miss are refused; on_size_limits = tag"
+# nested multipart|rfc822 DEPTH OUT: EICAR (base64) at the bottom of DEPTH nested parts
+nested() {
+    python3 - "$1" "$2" "$3" "$(mxp_eicar)" <<'PY'
+import sys, base64
+kind, depth, out, eicar = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+# base64, so that only a scan of the innermost part, decoded, can find it
+inner = ("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+         + base64.b64encode(eicar.encode()).decode() + "\r\n")
+for i in range(depth):
+    if kind == "multipart":
+        b = "b%d" % i
+        inner = ("Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n%s--%s--\r\n"
+                 % (b, b, inner, b))
+    else:
+        inner = "Content-Type: message/rfc822\r\n\r\nSubject: level %d\r\n%s" % (i, inner)
+with open(out, "w", newline="") as f:
+    f.write("From: <nest@example.org>\r\nTo: <alice@example.com>\r\nSubject: nested\r\n"
+            "MIME-Version: 1.0\r\n" + inner)
+PY
+}
+nested multipart 20 "$ITEST_DIR/nested-multipart.eml"
+nested rfc822 200 "$ITEST_DIR/nested-rfc822.eml"
+itest_log "nested messages: $(wc -c <"$ITEST_DIR/nested-multipart.eml") and $(wc -c <"$ITEST_DIR/nested-rfc822.eml") bytes"
+mxp_av_policy itest.defaults "max_scan_size = 64K"
+mxp_reload_policy itest.defaults
+for kind in multipart rfc822; do
+    swaks_send --to alice@example.com --from "nest-$kind@example.com" \
+        --data "@$ITEST_DIR/nested-$kind.eml" || true
+    assert_swaks_reply "552 5.3.4"
+    expect_summary "nest-$kind@example.com" ' av=skipped:MaxRecursion action=reject '
+done
+swaks_send --to alice@example.com --from big-default@example.com --data "@$ITEST_DIR/msg-100k" || true
+assert_swaks_reply "552 5.3.4"
+expect_summary big-default@example.com ' av=skipped:size action=reject '
+
+mxp_av_policy itest.size-tag "max_scan_size = 64K  on_size_limits = tag"
+mxp_reload_policy itest.size-tag
+swaks_send --to alice@example.com --from big-size-tag@example.com --data "@$ITEST_DIR/msg-100k" || true
+assert_swaks_reply 250
+delivered=$((delivered + 1))
+expect_summary big-size-tag@example.com ' av=skipped:size action=tag '
+expect_status big-size-tag@example.com 'Unscanned (limits)'
+for kind in multipart rfc822; do
+    swaks_send --to alice@example.com --from "nest2-$kind@example.com" \
+        --data "@$ITEST_DIR/nested-$kind.eml" || true
+    assert_swaks_reply "552 5.3.4"
+    expect_summary "nest2-$kind@example.com" ' av=skipped:MaxRecursion action=reject '
+done
 
 # --- the end --------------------------------------------------------------------
 sleep 1

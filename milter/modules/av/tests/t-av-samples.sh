@@ -168,7 +168,7 @@ line=$(mxp_wait_summary_from clean@example.com)
 [[ $line == *" av=clean action=accept "* ]] || itest_fail "summary of the clean message: '$line'" "$MXP_LOG"
 
 # --- B. only clam.exe's MD5: the samples must be unpacked to be found -------
-MXP_AV_DB=$ITEST_DIR/db-unpack mxp_av_policy itest.b "on_infected = reject"
+MXP_AV_DB=$ITEST_DIR/db-unpack mxp_av_policy itest.b "on_infected = reject  on_limits = tag"
 mxp_reload_policy itest.b
 wait_for_grep 'policy loaded: version=itest\.b .* av=clamav-[0-9.]+/db-[0-9]+/sigs-2/' "$MXP_LOG" 10
 # clam_cache_emax.tgz: clam.exe inside 9 nested .tgz files: beyond
