@@ -10,10 +10,12 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <libmilter/mfapi.h>
 
 #include "daemon/callbacks.h"
+#include "util/counters.h"
 #include "util/log.h"
 #include "core/pipeline.h"
 #include "policy/policy.h"
@@ -30,6 +32,10 @@
 
 static atomic_int active_connections;
 static atomic_bool draining;
+static atomic_int max_connections;  /* 0: no bound */
+static atomic_llong busy_logged_at; /* when the cap was last logged (s) */
+/* The private data of a connection over the cap: it has no session. */
+static char busy_marker;
 
 int
 mxp_callbacks_active(void)
@@ -48,11 +54,26 @@ mxp_callbacks_drain(void)
 	atomic_store(&draining, true);
 }
 
+void
+mxp_callbacks_set_max(int max)
+{
+	atomic_store(&max_connections, max);
+}
+
+/* priv_session - the connection's session, or NULL (none, or over the cap) */
+static struct mxp_session *
+priv_session(SMFICTX *ctx)
+{
+	void *p = smfi_getpriv(ctx);
+
+	return p == &busy_marker ? NULL : p;
+}
+
 /* session_of - the connection's session, with the log prefix brought up to date */
 static struct mxp_session *
 session_of(SMFICTX *ctx)
 {
-	struct mxp_session *s = smfi_getpriv(ctx);
+	struct mxp_session *s = priv_session(ctx);
 	const char *qid;
 
 	if (s == NULL)
@@ -119,7 +140,9 @@ sockaddr_text(const struct sockaddr *sa, char *buf, size_t len, int *family_r)
 static sfsistat
 without_session(SMFICTX *ctx)
 {
-	if (atomic_load(&draining))
+	if (smfi_getpriv(ctx) == &busy_marker)
+		smfi_setreply(ctx, "451", "4.3.2", "Mail filter busy, try again later");
+	else if (atomic_load(&draining))
 		smfi_setreply(ctx, "451", "4.3.2", "Mail filter restarting, try again later");
 	else
 		smfi_setreply(ctx, "451", "4.3.0", "Mail filter unavailable, try again later");
@@ -157,6 +180,30 @@ on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 	return SMFIS_CONTINUE;
 }
 
+/*
+ * over_the_cap - take a connection slot, or say there is none: the
+ * connection then gets 451 4.3.2 at MAIL, counted, and logged at most once
+ * a second (a flood must not flood the log too).
+ */
+static bool
+over_the_cap(SMFICTX *ctx)
+{
+	int max = atomic_load(&max_connections);
+	long long now = (long long)time(NULL), last;
+
+	if (atomic_fetch_add(&active_connections, 1) < max || max == 0)
+		return false;
+	atomic_fetch_sub(&active_connections, 1);
+	mxp_counter_add(MXP_CNT_REFUSED_BUSY, 1);
+	last = atomic_load(&busy_logged_at);
+	if (last != now && atomic_compare_exchange_strong(&busy_logged_at, &last, now))
+		mxp_log(LOG_WARNING,
+			"connection limit %d reached: new connections get 451 4.3.2 (mxparityd -N)",
+			max);
+	smfi_setpriv(ctx, &busy_marker);
+	return true;
+}
+
 static sfsistat
 on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
@@ -175,16 +222,20 @@ on_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		mxp_log(LOG_ERR, "no policy loaded; refusing connection");
 		return SMFIS_NOREPLY;
 	}
+	if (over_the_cap(ctx)) {
+		mxp_policy_unref(pol);
+		return SMFIS_NOREPLY;
+	}
 	sockaddr_text(hostaddr, addr, sizeof(addr), &family);
 	s = mxp_session_new(pol, hostname, addr, family);
 	mxp_policy_unref(pol);
 	mxp_session_set_progress(s, progress, ctx);
+	/* Counted (by over_the_cap) only with a session, so on_close can tell what to uncount. */
 	if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
 		mxp_session_free(s);
+		atomic_fetch_sub(&active_connections, 1);
 		return SMFIS_NOREPLY;
 	}
-	/* Counted only with a session, so on_close can tell what to uncount. */
-	atomic_fetch_add(&active_connections, 1);
 	mxp_session_connect(s, &out); /* a verdict is kept for MAIL */
 	return SMFIS_NOREPLY;
 }
@@ -203,7 +254,7 @@ on_helo(SMFICTX *ctx, char *helo)
 static sfsistat
 on_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct mxp_session *s = smfi_getpriv(ctx);
+	struct mxp_session *s = priv_session(ctx);
 	struct mxp_outcome out;
 
 	if (s == NULL)
@@ -322,8 +373,10 @@ on_abort(SMFICTX *ctx)
 static sfsistat
 on_close(SMFICTX *ctx)
 {
-	struct mxp_session *s = smfi_getpriv(ctx);
+	struct mxp_session *s = priv_session(ctx);
 
+	if (smfi_getpriv(ctx) == &busy_marker)
+		smfi_setpriv(ctx, NULL);
 	if (s != NULL) {
 		smfi_setpriv(ctx, NULL);
 		mxp_session_free(s);

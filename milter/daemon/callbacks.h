@@ -12,5 +12,7 @@ extern struct smfiDesc mxp_milter_desc;
 int mxp_callbacks_active(void);
 /* mxp_callbacks_drain - tempfail new connections from now on */
 void mxp_callbacks_drain(void);
+/* mxp_callbacks_set_max - connections served at once (0: no bound); more get 451 at MAIL */
+void mxp_callbacks_set_max(int max);
 
 #endif

@@ -52,6 +52,8 @@ struct options {
 	const char *socket_group;
 	mode_t socket_mode;
 	int grace_seconds;
+	int milter_timeout;  /* seconds libmilter waits for the MTA's next command */
+	int max_connections; /* concurrent milter connections with a session; 0: no bound */
 	bool foreground;
 	bool check_only;
 };
@@ -83,6 +85,7 @@ static void __attribute__((noreturn)) usage(void)
 	fprintf(stderr,
 		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
 		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
+		"                 [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS]\n"
 		"  -c POLICY     policy file (default %s)\n"
 		"  -p SOCKET     unix:PATH or inet:PORT@ADDR (default %s)\n"
 		"  -f            log to stderr as well as syslog (the daemon never forks)\n"
@@ -92,7 +95,11 @@ static void __attribute__((noreturn)) usage(void)
 		"  -M DIR        module directory (default %s)\n"
 		"  -m MODE       octal mode of a unix socket (default 0660)\n"
 		"  -g GROUP      group of a unix socket\n"
-		"  -t SECONDS    how long SIGTERM waits for open transactions (default 30)\n",
+		"  -t SECONDS    how long SIGTERM waits for open transactions (default 30)\n"
+		"  -T SECONDS    how long a connection may wait for the MTA's next command\n"
+		"                (default 600)\n"
+		"  -N COUNT      concurrent connections served; more get 451 4.3.2 (default 1000,\n"
+		"                0: no bound)\n",
 		DEFAULT_POLICY, DEFAULT_SOCKET, MODULEDIR);
 	exit(2);
 }
@@ -109,8 +116,10 @@ parse_options(int argc, char **argv, struct options *opts)
 		.module_dir = MODULEDIR,
 		.socket_mode = 0660,
 		.grace_seconds = 30,
+		.milter_timeout = 600,
+		.max_connections = 1000,
 	};
-	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:h")) != -1) {
 		char *end;
 
 		switch (c) {
@@ -130,6 +139,16 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 't':
 			opts->grace_seconds = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || opts->grace_seconds < 0)
+				usage();
+			break;
+		case 'T':
+			opts->milter_timeout = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || opts->milter_timeout < 1)
+				usage();
+			break;
+		case 'N':
+			opts->max_connections = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || opts->max_connections < 0)
 				usage();
 			break;
 		default: usage();
@@ -487,6 +506,11 @@ main(int argc, char **argv)
 		die(1, "invalid socket %s", opts.socket);
 	if (smfi_register(mxp_milter_desc) != MI_SUCCESS)
 		die(1, "smfi_register failed");
+	/* libmilter's own default is 7210 s: a peer that stalls would hold a thread for two hours.
+	 */
+	if (smfi_settimeout(opts.milter_timeout) != MI_SUCCESS)
+		die(1, "smfi_settimeout %d failed", opts.milter_timeout);
+	mxp_callbacks_set_max(opts.max_connections);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		die(1, "cannot open socket %s (in use, or no permission?)", opts.socket);
 	fix_socket(&opts);

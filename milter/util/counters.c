@@ -27,6 +27,7 @@ static const char *const counter_names[MXP_CNT_MAX] = {
 	[MXP_CNT_DRIFT] = "drift",
 	[MXP_CNT_STAMP_STALE] = "stamp_stale",
 	[MXP_CNT_STAMP_REPLAYED] = "stamp_replayed",
+	[MXP_CNT_REFUSED_BUSY] = "refused_busy",
 };
 
 void

@@ -25,6 +25,7 @@ enum mxp_counter {
 	MXP_CNT_DRIFT,		  /* relayed by a peer running another policy */
 	MXP_CNT_STAMP_STALE,	  /* a peer's stamp older than max_age */
 	MXP_CNT_STAMP_REPLAYED, /* a peer's stamp made for another sender, recipients or headers */
+	MXP_CNT_REFUSED_BUSY,	/* connections over mxparityd -N, refused at MAIL */
 	MXP_CNT_MAX
 };
 
