@@ -119,6 +119,7 @@ struct av_instance {
 	struct av_slot *slot;
 	struct cl_scan_options scan_opts;
 	size_t max_scan_size;
+	uint64_t max_file_size, max_decoded_size; /* what a layer may be, what all may be */
 	size_t spool_memory_max;
 	const char *spool_dir;
 	bool test_signatures;
@@ -167,6 +168,8 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	inst->host = host;
 	inst->cfg = cfg;
 	inst->max_scan_size = (size_t)host->cfg_int(cfg, "max_scan_size");
+	inst->max_file_size = st.max_file_size;
+	inst->max_decoded_size = st.max_scan_size;
 	inst->spool_memory_max = (size_t)host->cfg_int(cfg, "spool_memory_max");
 	inst->spool_dir = st.tmpdir;
 	/* The whole message as one mail: every parser on, so libclamav unpacks it all. */
@@ -337,7 +340,7 @@ keepalive(void *arg)
 /* scan - CL_CLEAN, CL_VIRUS (virname set) or an error */
 static cl_error_t
 scan(const struct av_instance *inst, struct av_message *m, struct cl_engine *engine,
-     const char **virname)
+     const char **virname, struct av_scan_limits *limits)
 {
 	struct cl_scan_options opts = inst->scan_opts;
 	unsigned long scanned = 0;
@@ -349,13 +352,14 @@ scan(const struct av_instance *inst, struct av_message *m, struct cl_engine *eng
 		if (map == NULL)
 			return CL_EMEM;
 		rc = cl_scanmap_callback(map, "message.eml", virname, &scanned, engine, &opts,
-					 NULL);
+					 limits);
 		cl_fmap_close(map);
 		return rc;
 	}
 	if (lseek(m->spool.fd, 0, SEEK_SET) < 0)
 		return CL_ESEEK;
-	return cl_scandesc(m->spool.fd, "message.eml", virname, &scanned, engine, &opts);
+	return cl_scandesc_callback(m->spool.fd, "message.eml", virname, &scanned, engine, &opts,
+				    limits);
 }
 
 /* strictest_action - on_infected over the recipients' domains, the most severe wins */
@@ -547,6 +551,10 @@ av_eom(struct mxp_event *ev)
 	struct av_message *m = ev->msg_state;
 	struct cl_engine *engine;
 	const char *virname = NULL;
+	struct av_scan_limits limits = {
+		.max_file_size = inst->max_file_size,
+		.max_decoded_size = inst->max_decoded_size,
+	};
 	cl_error_t rc;
 
 	if (trust_peer_scan(ev))
@@ -564,13 +572,19 @@ av_eom(struct mxp_event *ev)
 		return MXP_ERROR; /* reloading (blocking) or no database loaded: on_error */
 	}
 	av_engine_errors_reset();
-	rc = scan(inst, m, engine, &virname);
+	rc = scan(inst, m, engine, &virname, &limits);
 	av_slot_release(inst->slot, engine);
 	/* libclamav reports some failures (no temporary directory) only as log lines. */
 	if (rc == CL_CLEAN && av_engine_errors() > 0) {
 		ev->host->add_finding(ev->result, "av", 0, "error:incomplete-scan");
 		return MXP_ERROR;
 	}
+	/* A virus found outranks a limit; a limit, seen by libclamav or by us, outranks clean. */
+	if (rc == CL_VIRUS && virname != NULL &&
+	    strncmp(virname, "Heuristics.Limits.Exceeded.", 27) != 0)
+		return act_on_infected(ev, virname);
+	if ((rc == CL_CLEAN || rc == CL_VIRUS) && limits.hit != NULL)
+		return act_on_limits(ev, limits.hit);
 	if (rc == CL_CLEAN) {
 		ev->host->add_finding(ev->result, "av", 0, "clean");
 		add_status(ev, "Clean");

@@ -1,5 +1,5 @@
 /*
- * av_engine.c - libclamav engines and their reload.
+ * engine.c - libclamav engines and their reload.
  *
  * One compiled engine serves every scanning thread: a scan takes a
  * reference with cl_engine_addref and drops it with cl_engine_free, so
@@ -24,6 +24,9 @@
 #include <glib.h>
 
 #include "engine.h"
+
+/* How far above the policy's size bounds the engine's sit (unzip cuts in 8 KiB steps). */
+#define LIMIT_SLACK (1024 * 1024)
 
 struct av_slot {
 	char *key;	       /* the settings as text */
@@ -71,10 +74,15 @@ av_engine_errors_reset(void)
 static void
 clamav_message(enum cl_msg severity, const char *fullmsg, const char *msg, void *context)
 {
+	struct av_scan_limits *limits = context;
+
 	(void)fullmsg;
-	(void)context;
 	if (severity == CL_MSG_ERROR)
 		thread_errors++;
+	/* A bytecode signature that ran out of time did not finish looking: a limit. */
+	if (limits != NULL && limits->hit == NULL && strstr(msg, "Bytecode") != NULL &&
+	    strstr(msg, "failed to run") != NULL)
+		limits->hit = "BytecodeTimeout";
 	if (severity >= CL_MSG_WARN && log_host != NULL)
 		log_host->log(severity == CL_MSG_ERROR ? LOG_ERR : LOG_WARNING, "libclamav: %.*s",
 			      (int)strcspn(msg, "\n"), msg);
@@ -99,6 +107,54 @@ settings_key(const struct av_settings *st)
 			       st->check_interval, st->max_concurrent);
 }
 
+/*
+ * inspect_layer - every file libclamav is about to scan (the message, each
+ * part, each archive member), with its size as extracted.  libclamav cuts
+ * some layers short without a limit alert (a zip member at MaxFileSize,
+ * CAB and CHM members at MaxScanSize): the engine's own bounds are set a
+ * little above the policy's, so any layer over the policy's bound is seen
+ * here whole enough to tell, and becomes av=skipped, never av=clean.
+ */
+static cl_error_t
+inspect_layer(int fd, const char *type, const char **ancestors, size_t parent_file_size,
+	      const char *file_name, size_t file_size, const char *file_buffer,
+	      uint32_t recursion_level, uint32_t layer_attributes, void *context)
+{
+	struct av_scan_limits *limits = context;
+
+	(void)fd;
+	(void)type;
+	(void)ancestors;
+	(void)parent_file_size;
+	(void)file_name;
+	(void)file_buffer;
+	(void)recursion_level;
+	if (limits == NULL)
+		return CL_CLEAN;
+	if (!(layer_attributes & LAYER_ATTRIBUTES_NORMALIZED))
+		limits->scanned += file_size;
+	if (limits->hit == NULL && limits->max_file_size > 0 && file_size > limits->max_file_size)
+		limits->hit = "MaxFileSize";
+	if (limits->hit == NULL && limits->max_decoded_size > 0 &&
+	    limits->scanned > limits->max_decoded_size)
+		limits->hit = "MaxScanSize";
+	return CL_CLEAN;
+}
+
+/* engine_bound - a limit of the engine: the policy's plus slack, or 0 for none */
+static long long
+engine_bound(uint64_t policy, uint64_t plus)
+{
+	return policy == 0 ? 0 : (long long)(policy + plus + LIMIT_SLACK);
+}
+
+/* at_least - a parser's own bound, never below a layer the engine lets through */
+static long long
+at_least(long long dflt, long long layer)
+{
+	return layer > dflt ? layer : dflt;
+}
+
 /* build_engine - load, limit and compile one engine; NULL with err on failure */
 static struct cl_engine *
 build_engine(const struct av_settings *st, unsigned *sigs_r, unsigned *version_r, char *err,
@@ -113,12 +169,41 @@ build_engine(const struct av_settings *st, unsigned *sigs_r, unsigned *version_r
 		snprintf(err, errlen, "cl_engine_new failed");
 		return NULL;
 	}
-	/* Limits are set before compiling and never changed while in use. */
-	if (cl_engine_set_num(engine, CL_ENGINE_MAX_SCANSIZE, (long long)st->max_scan_size) ||
-	    cl_engine_set_num(engine, CL_ENGINE_MAX_FILESIZE, (long long)st->max_file_size) ||
+	/*
+	 * Limits are set before compiling and never changed while in use.  The
+	 * size bounds sit above the policy's (inspect_layer decides at the
+	 * policy's), and the parsers' own bounds at least as high as the largest
+	 * layer let through, so that none of them can skip a layer silently.
+	 * No clean cache: a layer cut short once would be "clean" from then on.
+	 */
+	long long file_bound = engine_bound(st->max_file_size, 0);
+	long long scan_bound = engine_bound(st->max_scan_size, st->max_file_size);
+	long long layer = file_bound != 0 ? file_bound : (long long)st->max_scan_size;
+
+	if (cl_engine_set_num(engine, CL_ENGINE_MAX_SCANSIZE, scan_bound) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_FILESIZE, file_bound) ||
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_RECURSION, st->max_recursion) ||
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_FILES, st->max_files) ||
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_SCANTIME, st->max_scan_time) ||
+	    cl_engine_set_num(engine, CL_ENGINE_DISABLE_CACHE, 1) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_EMBEDDEDPE,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_EMBEDDEDPE, NULL),
+				       layer)) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_HTMLNORMALIZE,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_HTMLNORMALIZE, NULL),
+				       layer)) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_HTMLNOTAGS,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_HTMLNOTAGS, NULL),
+				       layer)) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_SCRIPTNORMALIZE,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_SCRIPTNORMALIZE, NULL),
+				       layer)) ||
+	    cl_engine_set_num(engine, CL_ENGINE_MAX_ZIPTYPERCG,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_ZIPTYPERCG, NULL),
+				       layer)) ||
+	    cl_engine_set_num(engine, CL_ENGINE_PCRE_MAX_FILESIZE,
+			      at_least(cl_engine_get_num(engine, CL_ENGINE_PCRE_MAX_FILESIZE, NULL),
+				       layer)) ||
 	    cl_engine_set_str(engine, CL_ENGINE_TMPDIR, st->tmpdir)) {
 		snprintf(err, errlen, "cannot set engine limits");
 		goto fail;
@@ -132,6 +217,7 @@ build_engine(const struct av_settings *st, unsigned *sigs_r, unsigned *version_r
 		snprintf(err, errlen, "no signatures in %s", st->database);
 		goto fail;
 	}
+	cl_engine_set_clcb_file_inspection(engine, inspect_layer);
 	rc = cl_engine_compile(engine);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "cannot compile the engine: %s", cl_strerror(rc));

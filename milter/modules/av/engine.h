@@ -1,5 +1,5 @@
 /*
- * av_engine.h - compiled libclamav engines, shared by every scanning
+ * engine.h - compiled libclamav engines, shared by every scanning
  * thread and every policy snapshot that asks for the same settings, and
  * rebuilt in the background when the signature database changes.
  */
@@ -49,6 +49,18 @@ void av_slot_put(struct av_slot *slot);
 struct cl_engine *av_slot_acquire(struct av_slot *slot, void (*keepalive)(void *arg), void *arg);
 /* av_slot_release - give back what av_slot_acquire returned */
 void av_slot_release(struct av_slot *slot, struct cl_engine *engine);
+
+/*
+ * What one scan found out about limits libclamav enforces silently
+ * (doc/design.md, "Limits libclamav does not report"): the scan's context,
+ * filled by the engine's file inspection and message callbacks.
+ */
+struct av_scan_limits {
+	uint64_t max_file_size;	   /* the policy's max_file_size; 0: no bound */
+	uint64_t max_decoded_size; /* the policy's max_decoded_size; 0: no bound */
+	uint64_t scanned;	   /* bytes of every layer so far, normalised ones left out */
+	const char *hit;	   /* the first limit hit ("MaxFileSize", ...), or NULL */
+};
 
 /* av_engine_errors - libclamav errors logged on this thread since the reset */
 unsigned av_engine_errors(void);

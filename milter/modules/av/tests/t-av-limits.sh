@@ -22,7 +22,16 @@
 #     inside 200 nested message/rfc822 parts -> 552 5.3.4 av=skipped:MaxRecursion, and
 #     the 100 KB message over max_scan_size = 64K -> 552 5.3.4 too; with
 #     on_size_limits = tag the 100 KB one is delivered tagged while both
-#     nested ones are still refused.
+#     nested ones are still refused;
+#  5. limits libclamav enforces without an alert (doc/design.md): a zip
+#     whose one member is 30 MB of zeros and then EICAR (a 42 KB message;
+#     deflate, bzip2, and with the member's size in the zip headers forged
+#     to 100 bytes) -> 552 5.3.4 av=skipped:MaxFileSize, never av=clean;
+#     with max_file_size = 1M and max_decoded_size = 2M, a zip of three
+#     0.9 MB members (each within max_file_size, together beyond the
+#     decoded budget) -> av=skipped:MaxScanSize, never clean, and the same
+#     with EICAR in the last member -> 554 5.7.1 (a virus found outranks a
+#     limit).
 # The database holds EICAR and clam.exe's MD5 only, so archives must be
 # unpacked to find anything.  Finally: daemon alive, no sanitizer report,
 # the spool dir empty.
@@ -245,6 +254,56 @@ for kind in multipart rfc822; do
     assert_swaks_reply "552 5.3.4"
     expect_summary "nest2-$kind@example.com" ' av=skipped:MaxRecursion action=reject '
 done
+
+# --- 5. limits libclamav enforces without an alert -----------------------------------
+itest_log "5: zip members cut short by libclamav without an alert"
+python3 - "$ITEST_DIR" "$(mxp_eicar)" <<'PY'
+import io, struct, sys, zipfile
+from email.message import EmailMessage
+out, eicar = sys.argv[1], sys.argv[2].encode()
+def eml(name, data):
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "<zip@example.org>", "<alice@example.com>", name
+    m.set_content("see the attachment")
+    m.add_attachment(data, maintype="application", subtype="zip", filename=name + ".zip")
+    with open("%s/%s.eml" % (out, name), "wb") as f:
+        f.write(bytes(m).replace(b"\n", b"\r\n"))
+def zipped(method, members):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as z:
+        for n, data in members:
+            z.writestr(n, data)
+    return b.getvalue()
+big = b"\0" * (30 << 20) + eicar
+eml("zip-deflate", zipped(zipfile.ZIP_DEFLATED, [("a.bin", big)]))
+d = bytearray(zipped(zipfile.ZIP_BZIP2, [("a.bin", big)]))
+eml("zip-bzip2", bytes(d))
+struct.pack_into("<I", d, d.find(b"PK\x03\x04") + 22, 100)
+struct.pack_into("<I", d, d.find(b"PK\x01\x02") + 24, 100)
+eml("zip-lying", bytes(d))
+part = b"\0" * (900 << 10)
+eml("zip-budget", zipped(zipfile.ZIP_DEFLATED, [("1.bin", part), ("2.bin", part), ("3.bin", part)]))
+eml("zip-budget-eicar", zipped(zipfile.ZIP_DEFLATED,
+                               [("1.bin", part), ("2.bin", part), ("3.bin", part + eicar)]))
+PY
+mxp_av_policy itest.silent ""
+mxp_reload_policy itest.silent
+for z in zip-deflate zip-bzip2 zip-lying; do
+    itest_log "$z: $(wc -c <"$ITEST_DIR/$z.eml") bytes"
+    swaks_send --to alice@example.com --from "$z@example.com" --data "@$ITEST_DIR/$z.eml" || true
+    assert_swaks_reply "552 5.3.4"
+    expect_summary "$z@example.com" ' av=skipped:MaxFileSize action=reject '
+done
+mxp_av_policy itest.budget "max_file_size = 1M  max_decoded_size = 2M"
+mxp_reload_policy itest.budget
+swaks_send --to alice@example.com --from zip-budget@example.com --data "@$ITEST_DIR/zip-budget.eml" || true
+assert_swaks_reply "552 5.3.4"
+expect_summary zip-budget@example.com ' av=skipped:MaxScanSize action=reject '
+# A virus found outranks a limit hit in the same message.
+swaks_send --to alice@example.com --from zip-budget-eicar@example.com \
+    --data "@$ITEST_DIR/zip-budget-eicar.eml" || true
+assert_swaks_reply "554 5.7.1 Virus found: $EICAR_NAME"
+assert_no_grep 'from=<zip-[a-z]+@example\.com> .* av=clean ' "$MXP_LOG"
 
 # --- the end --------------------------------------------------------------------
 sleep 1
