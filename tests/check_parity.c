@@ -18,6 +18,7 @@
 #include "check_session.h"
 #include "policy/parity_key.h"
 #include "policy/policy.h"
+#include "core/result.h"
 #include "tier/stamp.h"
 
 #define KEY "0123456789abcdef0123456789abcdef-test-key"
@@ -493,6 +494,87 @@ START_TEST(test_relay_hop_refuses_replayed_stamps)
 }
 END_TEST
 
+START_TEST(test_stamp_binds_blanks_and_the_whole_envelope)
+{
+	struct mxp_policy *mx1, *mx2;
+	struct test_txn e, t;
+	char *stamp, *value;
+	struct mxp_stamp st;
+
+	write_key(KEY, 0600);
+	mx2 = load_as(TIER_POLICY, "mx2.example.com");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+	/* A quoted boundary with two blanks is not the one with one blank. */
+	e = (struct test_txn){ .client_ip = "192.0.2.1", .body = "the body\r\n" };
+	e.headers[0][0] = "Subject";
+	e.headers[0][1] = "hello";
+	e.headers[1][0] = "Content-Type";
+	e.headers[1][1] = "multipart/mixed; boundary=\"a  b\"";
+	run_txn(mx2, &e);
+	stamp = g_strdup(stamp_of(&e));
+	ck_assert_ptr_nonnull(stamp);
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Content-Type";
+	t.headers[4][1] = "multipart/mixed; boundary=\"a  b\"";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Content-Type";
+	t.headers[4][1] = "multipart/mixed; boundary=\"a b\"";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
+	/* A sender a stamp field cannot hold as it is: no stamp, and no belief on a relay. */
+	e = (struct test_txn){ .client_ip = "192.0.2.1", .from = "<\"a b\"@example.org>" };
+	run_txn(mx2, &e);
+	ck_assert_msg(stamp_of(&e) == NULL, "stamped: %s", stamp_of(&e));
+	relay_setup(&t, stamp, "the body\r\n");
+	t.from = "<\"a b\"@example.org>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "unbound");
+	/* A client that authenticated from a peer's address is not a relay hop. */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.auth = "someone";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, "hop=trusted") != NULL &&
+			      strstr(t.summary, "parity=") == NULL,
+		      "%s", t.summary);
+	/* A comma in a HELO folded past the fold column stays in its value. */
+	ck_assert_int_eq(mxp_stamp_parse(stamp, &st), MXP_STAMP_OK);
+	mxp_stamp_set(st.helo, sizeof(st.helo),
+		      "a,very,long,helo,name,with,commas,that,goes,past,the,fold,column,x,y,z");
+	value = mxp_stamp_format(&st, (const unsigned char *)KEY, strlen(KEY));
+	mxp_stamp_clear(&st);
+	ck_assert_int_eq(mxp_stamp_parse(value, &st), MXP_STAMP_OK);
+	ck_assert_str_eq(st.helo,
+			 "a,very,long,helo,name,with,commas,that,goes,past,the,fold,column,x,y,z");
+	ck_assert(mxp_stamp_verify(&st, (const unsigned char *)KEY, strlen(KEY)));
+	mxp_stamp_clear(&st);
+	g_free(value);
+	g_free(stamp);
+	mxp_policy_unref(mx1);
+	mxp_policy_unref(mx2);
+}
+END_TEST
+
+START_TEST(test_no_module_speaks_for_another)
+{
+	static const char *const names[] = { "av", "spf", "testmod", NULL };
+	struct mxp_result res;
+
+	mxp_result_init(&res);
+	res.owner = "testmod";
+	res.module_names = names;
+	ck_assert_int_eq(mxp_result_add_finding(&res, "av", 0, "clean"), -1);
+	ck_assert_int_eq(mxp_result_add_finding(&res, "spf", 0, "pass"), -1);
+	ck_assert_int_eq(mxp_result_add_finding(&res, "testmod", 0, "ok"), 0);
+	ck_assert_int_eq(mxp_result_add_finding(&res, "test", 0, "ok"), 0);
+	ck_assert_uint_eq(res.findings->len, 2);
+	res.owner = "av";
+	ck_assert_int_eq(mxp_result_add_finding(&res, "av", 0, "clean"), 0);
+	mxp_result_release(&res);
+}
+END_TEST
+
 START_TEST(test_key_rotation_host_by_host)
 {
 	struct mxp_policy *mx1;
@@ -592,6 +674,8 @@ suite_parity(void)
 	tcase_add_test(tc, test_relay_hop_refuses_bad_stamps);
 	tcase_add_test(tc, test_relay_hop_refuses_replayed_stamps);
 	tcase_add_test(tc, test_key_rotation_host_by_host);
+	tcase_add_test(tc, test_stamp_binds_blanks_and_the_whole_envelope);
+	tcase_add_test(tc, test_no_module_speaks_for_another);
 	tcase_add_test(tc, test_stamp_from_a_non_peer_is_removed);
 	tcase_add_test(tc, test_no_key_no_stamp_and_relays_filtered_again);
 	suite_add_tcase(s, tc);

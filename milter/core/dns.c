@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <glib.h>
@@ -60,7 +61,6 @@ struct query {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *registry; /* key -> struct mxp_dns * */
-static unsigned created;
 
 /* clock_ms - CLOCK_MONOTONIC in milliseconds */
 static long long
@@ -151,7 +151,6 @@ mxp_dns_get(const char *upstream, unsigned query_timeout_ms, char **error_r)
 		if (dns != NULL) {
 			dns->key = key;
 			dns->refs = 1;
-			created++;
 			g_hash_table_insert(registry, dns->key, dns);
 		} else {
 			g_free(key);
@@ -175,17 +174,6 @@ mxp_dns_put(struct mxp_dns *dns)
 	pthread_mutex_unlock(&registry_lock);
 	if (last)
 		dns_free(dns);
-}
-
-unsigned
-mxp_dns_created(void)
-{
-	unsigned n;
-
-	pthread_mutex_lock(&registry_lock);
-	n = created;
-	pthread_mutex_unlock(&registry_lock);
-	return n;
 }
 
 /* on_answer - libunbound's callback, on whichever thread ran ub_process */

@@ -16,7 +16,5 @@ void mxp_dns_put(struct mxp_dns *dns);
 int mxp_dns_query(struct mxp_dns *dns, const char *name, int rrtype, unsigned timeout_ms,
 		  struct mxp_dns_answer **answer_r);
 void mxp_dns_answer_free(struct mxp_dns_answer *answer);
-/* mxp_dns_created - resolvers created since start (tests: a reload reused one) */
-unsigned mxp_dns_created(void);
 
 #endif

@@ -36,6 +36,7 @@
 /* One MAIL transaction. */
 struct mxp_message {
 	bool decided;	      /* rejected before EOM: ignore further events */
+	bool envelope_cut;    /* an address was longer than MAX_ADDRESS: a stamp cannot bind it */
 	const char **skipped; /* per module: why it does not check this message, or NULL */
 	char *queue_id;
 	char *mail_from;
@@ -63,7 +64,8 @@ struct mxp_session {
 	const struct mxp_mx_host *peer; /* the map host the client is, unless trusted */
 	/* A connect/HELO verdict that ended the session (TEMPFAIL or worse), given at every MAIL */
 	struct mxp_outcome conn_outcome;
-	void **conn_state;		 /* per module */
+	const char **module_names; /* the snapshot's, NULL-terminated: finding keys they own */
+	void **conn_state;	   /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
 	void (*progress)(void *arg);	 /* keeps the MTA waiting, or NULL */
 	void *progress_arg;
@@ -274,12 +276,23 @@ dispatch(struct mxp_session *s, enum event_kind kind, const struct event_args *a
 	}
 }
 
+/* result_init_for - an empty result of module i, which may use only its own module's name */
+static void
+result_init_for(struct mxp_session *s, struct mxp_result *res, size_t i)
+{
+	mxp_result_init(res);
+	res->owner = module_name(s, i);
+	res->module_names = s->module_names;
+}
+
 /* reset_conn_results - a connection-level reply is used once; edits there have no message */
 static void
 reset_conn_results(struct mxp_session *s)
 {
-	for (size_t i = 0; i < module_count(s); i++)
-		mxp_result_reset(&s->conn_results[i]);
+	for (size_t i = 0; i < module_count(s); i++) {
+		mxp_result_release(&s->conn_results[i]);
+		result_init_for(s, &s->conn_results[i], i);
+	}
 }
 
 /* hook_progress - host->progress of an event of this session */
@@ -315,8 +328,11 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 	s->client_addr = g_strndup(client_addr != NULL ? client_addr : "unknown", 63);
 	s->conn_state = g_new0(void *, n);
 	s->conn_results = g_new0(struct mxp_result, n);
+	s->module_names = g_new0(const char *, n + 1);
 	for (size_t i = 0; i < module_count(s); i++)
-		mxp_result_init(&s->conn_results[i]);
+		s->module_names[i] = module_name(s, i);
+	for (size_t i = 0; i < module_count(s); i++)
+		result_init_for(s, &s->conn_results[i], i);
 	s->trusted_net = mxp_cidr_match_any(pol->trusted, pol->ntrusted, s->client_addr);
 	peer = mxp_policy_peer_by_addr(pol, s->client_addr);
 	s->peer = s->trusted_net ? NULL : peer;
@@ -392,6 +408,7 @@ mxp_session_free(struct mxp_session *s)
 		mxp_result_release(&s->conn_results[i]);
 	g_free(s->conn_results);
 	g_free(s->conn_state);
+	g_free(s->module_names);
 	mxp_policy_unref(s->pol); /* last: module_count reads the policy */
 	g_free(s->client_name);
 	g_free(s->client_addr);
@@ -470,12 +487,13 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 	m->results = g_new0(struct mxp_result, n);
 	m->state = g_new0(void *, n);
 	m->done = g_new0(bool, n);
-	m->parity = mxp_parity_new(s->pol, s->peer, s->client_addr);
+	/* A client that authenticated is not relaying for a peer, whatever its address. */
+	m->parity = mxp_parity_new(s->pol, s->auth_authen != NULL ? NULL : s->peer, s->client_addr);
 	mxp_result_init(&m->core);
 	m->skipped = g_new0(const char *, n);
 	for (size_t i = 0; i < module_count(s); i++) {
 		m->skipped[i] = skip_reason(s, i);
-		mxp_result_init(&m->results[i]);
+		result_init_for(s, &m->results[i], i);
 	}
 	m->view = (struct mxp_msg){
 		.queue_id = m->queue_id,
@@ -493,10 +511,15 @@ msg_begin(struct mxp_session *s, const char *from, struct mxp_outcome *out)
 	}
 }
 
-/* strip_brackets - "<a@b>" to "a@b", bounded */
+/*
+ * strip_brackets - "<a@b>" to "a@b", bounded; *cut_r is set when the
+ * address was longer than the bound.  The closing bracket is the last one:
+ * a quoted local part may hold a '>' of its own.
+ */
 static char *
-strip_brackets(const char *addr)
+strip_brackets(const char *addr, bool *cut_r)
 {
+	const char *end;
 	size_t len;
 
 	if (addr == NULL)
@@ -505,8 +528,13 @@ strip_brackets(const char *addr)
 		addr++;
 	if (*addr == '<')
 		addr++;
-	len = strcspn(addr, ">");
-	return g_strndup(addr, len > MAX_ADDRESS ? MAX_ADDRESS : len);
+	end = strrchr(addr, '>');
+	len = end != NULL ? (size_t)(end - addr) : strlen(addr);
+	if (len > MAX_ADDRESS) {
+		*cut_r = true;
+		len = MAX_ADDRESS;
+	}
+	return g_strndup(addr, len);
 }
 
 /* decide_message - a verdict before EOM ends the message; log it */
@@ -529,7 +557,8 @@ void
 mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authen,
 		 struct mxp_outcome *out)
 {
-	char *bare = strip_brackets(from);
+	bool cut = false;
+	char *bare = strip_brackets(from, &cut);
 
 	memset(out, 0, sizeof(*out));
 	msg_end(s, true); /* a new MAIL without an abort: the previous one is over */
@@ -543,6 +572,7 @@ mxp_session_mail(struct mxp_session *s, const char *from, const char *auth_authe
 		s->conn.peer = NULL;
 	}
 	msg_begin(s, bare, out);
+	s->msg->envelope_cut = cut;
 	g_free(bare);
 	if (conn_decided(s)) {
 		*out = s->conn_outcome;
@@ -569,7 +599,7 @@ mxp_session_rcpt(struct mxp_session *s, const char *rcpt, struct mxp_outcome *ou
 	memset(out, 0, sizeof(*out));
 	if (m == NULL)
 		return;
-	addr = strip_brackets(rcpt);
+	addr = strip_brackets(rcpt, &m->envelope_cut);
 	if (s->pol->limits.max_recipients > 0 &&
 	    (long long)m->rcpts->len >= s->pol->limits.max_recipients) {
 		outcome_set(out, MXP_TEMPFAIL, "452", "4.5.3", "Too many recipients");
@@ -808,6 +838,7 @@ envelope_of(const struct mxp_message *m)
 		.mail_from = m->mail_from,
 		.rcpts = (const char *const *)m->rcpts->pdata,
 		.nrcpts = m->rcpts->len,
+		.cut = m->envelope_cut,
 	};
 }
 

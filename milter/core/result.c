@@ -114,6 +114,11 @@ mxp_result_add_finding(struct mxp_result *res, const char *key, unsigned flags, 
 
 	if (!mxp_finding_key_ok(key))
 		return -1;
+	/* av=clean from any module but av would be believed by the next tier. */
+	for (size_t i = 0; res->module_names != NULL && res->module_names[i] != NULL; i++)
+		if (strcmp(res->module_names[i], key) == 0 &&
+		    (res->owner == NULL || strcmp(res->owner, key) != 0))
+			return -1;
 	g_strlcpy(f.key, key, sizeof(f.key));
 	mxp_finding_value_clean(f.value, sizeof(f.value), value);
 	if (f.value[0] == '\0')
@@ -128,18 +133,6 @@ mxp_result_add_finding(struct mxp_result *res, const char *key, unsigned flags, 
 	}
 	g_array_append_val(res->findings, f);
 	return 0;
-}
-
-const char *
-mxp_result_finding(const struct mxp_result *res, const char *key)
-{
-	for (guint i = 0; res->findings != NULL && i < res->findings->len; i++) {
-		const struct mxp_finding *f = &g_array_index(res->findings, struct mxp_finding, i);
-
-		if (strcmp(f->key, key) == 0)
-			return f->value;
-	}
-	return NULL;
 }
 
 int

@@ -25,9 +25,13 @@ struct mxp_result {
 	char rcode[4];
 	char xcode[16];
 	char text[400];
-	GArray *findings;   /* struct mxp_finding, in the order first set */
-	GPtrArray *authres; /* char *: "method=result props" */
-	GArray *edits;	    /* struct mxp_header_edit */
+	GArray *findings; /* struct mxp_finding, in the order first set */
+	/* Whose result this is, and the other modules of the policy: a module
+	 * may not report a finding under another module's name. */
+	const char *owner;
+	const char *const *module_names; /* NULL-terminated, or NULL */
+	GPtrArray *authres;		 /* char *: "method=result props" */
+	GArray *edits;			 /* struct mxp_header_edit */
 	char *quarantine;
 };
 
@@ -44,8 +48,6 @@ void mxp_result_set_reply(struct mxp_result *res, const char *rcode, const char 
 /* mxp_result_add_finding - set key to the cleaned value; -1 for a bad key */
 int mxp_result_add_finding(struct mxp_result *res, const char *key, unsigned flags,
 			   const char *value);
-/* mxp_result_finding - the value of key, or NULL */
-const char *mxp_result_finding(const struct mxp_result *res, const char *key);
 /* mxp_result_add_auth_result - "method=result props" for the core's Authentication-Results */
 int mxp_result_add_auth_result(struct mxp_result *res, const char *method, const char *result,
 			       const char *props);

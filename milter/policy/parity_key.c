@@ -13,12 +13,10 @@
 
 #include <glib.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "policy/parity_key.h"
 #include "util/error.h"
-#include "util/hex.h"
+#include "util/digest.h"
 
 #define MAX_KEY 4096
 
@@ -76,15 +74,8 @@ void
 mxp_parity_key_id(const unsigned char *key, size_t len, char *kid)
 {
 	static const char label[] = "mxparity key id";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 
-	kid[0] = '\0';
-	if (HMAC(EVP_sha256(), key, (int)len, (const unsigned char *)label, sizeof(label) - 1, md,
-		 &mdlen) != NULL &&
-	    mdlen >= MXP_PARITY_KID_LEN / 2)
-		mxp_hex_encode(md, MXP_PARITY_KID_LEN / 2, kid);
-	OPENSSL_cleanse(md, sizeof(md));
+	mxp_hmac_sha256_hex(key, len, label, sizeof(label) - 1, MXP_PARITY_KID_LEN / 2, kid);
 }
 
 void

@@ -11,7 +11,7 @@
 
 /*
  * mxp_parity_key_load - read the key file at path: a regular file of
- * MXP_STAMP_MIN_KEY to 4096 bytes that others may not read.  On failure
+ * MXP_PARITY_KEY_MIN to 4096 bytes that others may not read.  On failure
  * error_r says what is wrong and how to fix it.
  */
 int mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char **error_r);

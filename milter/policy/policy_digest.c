@@ -17,7 +17,7 @@
 #include "policy/modcfg.h"
 #include "policy/policy.h"
 #include "util/error.h"
-#include "util/hex.h"
+#include "util/digest.h"
 
 /* append_quoted - a string in double quotes with C escapes */
 static void
@@ -33,19 +33,6 @@ append_quoted(GString *out, const char *s)
 			g_string_append_c(out, (char)*p);
 	}
 	g_string_append_c(out, '"');
-}
-
-/* sha256_hex - digest of a buffer as 64 hex digits */
-static int
-sha256_hex(const void *data, size_t len, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		return -1;
-	mxp_hex_encode(md, mdlen, out);
-	return 0;
 }
 
 /* compare_strings - for g_ptr_array_sort over char * */
@@ -106,7 +93,7 @@ append_value(GString *out, const struct mxp_cfg_value *v, char **error_r)
 			return -1;
 		}
 		/* The contents carry the meaning; the path may differ between hosts. */
-		sha256_hex(contents, len, hex);
+		mxp_sha256_hex(contents, len, hex);
 		g_free(contents);
 		g_string_append_printf(out, "file sha256:%s", hex);
 		return 0;
@@ -199,7 +186,7 @@ mxp_policy_digest(struct mxp_policy *pol, char **error_r)
 		if (failed)
 			goto out;
 	}
-	if (sha256_hex(out->str, out->len, pol->digest) < 0) {
+	if (!mxp_sha256_hex(out->str, out->len, pol->digest)) {
 		mxp_error_set(error_r, "SHA-256 failed");
 		goto out;
 	}

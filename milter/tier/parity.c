@@ -24,6 +24,7 @@
 #include "tier/parity.h"
 #include "tier/received.h"
 #include "tier/stamp.h"
+#include "util/digest.h"
 #include "util/hex.h"
 
 /* Our own MTA's Received header and the peer's: nothing below them counts. */
@@ -31,8 +32,6 @@
 #define MAX_KEPT_VALUE (64 * 1024)
 /* A stamp from the future by more than this is not believed either. */
 #define MAX_CLOCK_AHEAD 300
-/* Instances of one bound field that are hashed; more are hostile. */
-#define MAX_BOUND_INSTANCES 64
 
 /*
  * The header fields that decide how the body is read and shown: a stamp
@@ -60,7 +59,6 @@ struct mxp_parity {
 	char *received[KEPT_RECEIVED];
 	unsigned nreceived;
 	const char *outcome;
-	bool have_stamp;
 	struct mxp_stamp stamp;
 	struct mxp_received orig;
 	struct mxp_relay relay;
@@ -101,25 +99,26 @@ mxp_parity_free(struct mxp_parity *p)
 	g_free(p);
 }
 
-/* canon_value - unfolded, runs of white space as one space, trimmed */
+/*
+ * canon_value - unfolded (CR and LF gone) and trimmed.  The blanks inside
+ * stay: inside a quoted string (a MIME boundary, a file name) they are
+ * part of the value, and "a b" must not hash like "a  b".
+ */
 static char *
 canon_value(const char *value)
 {
 	GString *out = g_string_new(NULL);
-	bool space = false;
+	const char *start = value, *end;
 
-	for (const char *v = value; *v != '\0'; v++) {
-		if (*v == '\r' || *v == '\n')
-			continue;
-		if (*v == ' ' || *v == '\t') {
-			space = true;
-			continue;
-		}
-		if (space && out->len > 0)
-			g_string_append_c(out, ' ');
-		space = false;
-		g_string_append_c(out, *v);
-	}
+	while (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n')
+		start++;
+	end = start + strlen(start);
+	while (end > start &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	for (const char *v = start; v < end; v++)
+		if (*v != '\r' && *v != '\n')
+			g_string_append_c(out, *v);
 	return g_string_free(out, FALSE);
 }
 
@@ -132,8 +131,8 @@ note_bound(struct mxp_parity *p, const char *name, const char *value)
 			continue;
 		if (p->bound[i] == NULL)
 			p->bound[i] = g_ptr_array_new_with_free_func(g_free);
-		if (p->bound[i]->len < MAX_BOUND_INSTANCES)
-			g_ptr_array_add(p->bound[i], canon_value(value));
+		/* Every instance: one left out would let a replay add a last one. */
+		g_ptr_array_add(p->bound[i], canon_value(value));
 		return;
 	}
 }
@@ -182,17 +181,13 @@ body_hash(struct mxp_parity *p)
 static void
 header_hash(const struct mxp_parity *p, char *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
 	GString *text = g_string_new(NULL);
 
 	for (size_t i = 0; i < NBOUND; i++)
 		for (guint j = 0; p->bound[i] != NULL && j < p->bound[i]->len; j++)
 			g_string_append_printf(text, "%s:%s\r\n", bound_fields[i],
 					       (const char *)p->bound[i]->pdata[j]);
-	out[0] = '\0';
-	if (EVP_Digest(text->str, text->len, md, &n, EVP_sha256(), NULL) == 1 && n == 32)
-		mxp_hex_encode(md, n, out);
+	mxp_sha256_hex(text->str, text->len, out);
 	g_string_free(text, TRUE);
 }
 
@@ -241,13 +236,29 @@ key_by_id(const struct mxp_policy *pol, const char *kid)
 	return NULL;
 }
 
-/* stamp_from - the envelope sender as a stamp field */
-static void
+/* stamp_from - the envelope sender as a stamp field; false when it cannot be bound exactly */
+static bool
 stamp_from(char *field, size_t size, const char *mail_from)
 {
+	bool exact = mxp_stamp_field_ok(mail_from, size);
+
 	mxp_stamp_set(field, size, mail_from);
 	if (field[0] == '\0')
 		g_strlcpy(field, "<>", size);
+	return exact;
+}
+
+/*
+ * bindable - an envelope a stamp can bind exactly: no address cut by the
+ * core, and a sender of field characters only.  Two senders that differed
+ * only in what a field drops would otherwise look the same.
+ */
+static bool
+bindable(const struct mxp_parity_envelope *env)
+{
+	char from[sizeof(((struct mxp_stamp *)0)->from)];
+
+	return !env->cut && stamp_from(from, sizeof(from), env->mail_from);
 }
 
 /* stale - older than max_age, or from too far in the future */
@@ -299,7 +310,6 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 		return unfiltered(p, "v1-stamp", "v=1 stamp");
 	if (parsed != MXP_STAMP_OK)
 		return unfiltered(p, "bad-mac", "bad mac");
-	p->have_stamp = true;
 	k = key_by_id(p->pol, p->stamp.kid);
 	if (k == NULL) {
 		snprintf(why, sizeof(why), "unknown key %s", p->stamp.kid);
@@ -315,6 +325,8 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 		return unfiltered(p, "body-mismatch", "body hash mismatch");
 	if (stale(p))
 		return unfiltered(p, "stale", "stale stamp");
+	if (!bindable(env))
+		return unfiltered(p, "unbound", "envelope too long or odd to bind");
 	stamp_from(from, sizeof(from), env->mail_from);
 	if (strcmp(p->stamp.from, from) != 0)
 		return unfiltered(p, "sender-differs", "sender differs");
@@ -391,6 +403,12 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f)
 
 	if (p->pol->parity_key == NULL || p->body == NULL || body_hash(p)[0] == '\0')
 		return NULL;
+	if (!bindable(&f->env)) {
+		mxp_log(LOG_NOTICE,
+			"parity: an envelope address too long or with characters a stamp "
+			"cannot hold: no stamp, the next tier filters the message again");
+		return NULL;
+	}
 	if (f->env.nrcpts > MXP_STAMP_MAX_RCPTS) {
 		mxp_log(LOG_NOTICE,
 			"parity: %zu recipients are more than a stamp holds (%d): "

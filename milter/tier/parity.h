@@ -40,6 +40,7 @@ struct mxp_parity_envelope {
 	const char *mail_from; /* without <>, "" for the null sender */
 	const char *const *rcpts;
 	size_t nrcpts;
+	bool cut; /* an address was longer than the core keeps: it cannot be bound exactly */
 };
 
 /*

@@ -12,11 +12,9 @@
 
 #include <glib.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "tier/stamp.h"
-#include "util/hex.h"
+#include "util/digest.h"
 
 #define FOLD_AT 76
 #define FINDING_PREFIX "f."
@@ -66,6 +64,17 @@ field_char_ok(char c)
 	return g_ascii_isgraph(c) && c != ';' && c != '"' && c != '\\';
 }
 
+bool
+mxp_stamp_field_ok(const char *text, size_t size)
+{
+	size_t n = 0;
+
+	for (; text[n] != '\0'; n++)
+		if (!field_char_ok(text[n]))
+			return false;
+	return n < size;
+}
+
 void
 mxp_stamp_set(char *field, size_t size, const char *text)
 {
@@ -77,32 +86,13 @@ mxp_stamp_set(char *field, size_t size, const char *text)
 	field[n] = '\0';
 }
 
-/* hmac_hex - hex of the first bytes of HMAC-SHA-256(key, text) into out[2 * bytes + 1] */
-static bool
-hmac_hex(const unsigned char *key, size_t keylen, const char *text, size_t len, size_t bytes,
-	 char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	bool ok = HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)text, len, md,
-		       &mdlen) != NULL &&
-		  mdlen == 32 && bytes <= 32;
-
-	if (ok)
-		mxp_hex_encode(md, bytes, out);
-	else
-		out[0] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
-	return ok;
-}
-
 void
 mxp_stamp_rcpt_tag(const unsigned char *key, size_t keylen, const char *rcpt, char *tag)
 {
 	char *lower = g_ascii_strdown(rcpt != NULL ? rcpt : "", -1);
 	char *text = g_strconcat("rcpt:", lower, NULL);
 
-	hmac_hex(key, keylen, text, strlen(text), MXP_STAMP_TAG_LEN / 2, tag);
+	mxp_hmac_sha256_hex(key, keylen, text, strlen(text), MXP_STAMP_TAG_LEN / 2, tag);
 	g_free(text);
 	g_free(lower);
 }
@@ -224,17 +214,20 @@ static bool
 compute_mac(const struct mxp_stamp *st, const unsigned char *key, size_t keylen, char mac[65])
 {
 	GString *text = canonical(st);
-	bool ok = hmac_hex(key, keylen, text->str, text->len, 32, mac);
+	bool ok = mxp_hmac_sha256_hex(key, keylen, text->str, text->len, 32, mac);
 
 	g_string_free(text, TRUE);
 	return ok;
 }
 
-/* fold_append - add term to out, folding (LF TAB) before it or at its commas */
+/* fold_append - add term to out, folding (LF TAB) before it, or after the commas of rcpt */
 static void
 fold_append(GString *out, size_t *col, const char *term, bool first)
 {
 	size_t len = strlen(term);
+	/* Only the tag list may fold inside: a comma in a HELO or a finding is part of its value.
+	 */
+	bool list = strncmp(term, "rcpt=", 5) == 0;
 
 	if (!first) {
 		g_string_append_c(out, ';');
@@ -251,7 +244,7 @@ fold_append(GString *out, size_t *col, const char *term, bool first)
 	for (const char *p = term; *p != '\0'; p++) {
 		g_string_append_c(out, *p);
 		(*col)++;
-		if (*p == ',' && *col + MXP_STAMP_TAG_LEN + 1 > FOLD_AT) {
+		if (list && *p == ',' && *col + MXP_STAMP_TAG_LEN + 1 > FOLD_AT) {
 			g_string_append(out, "\n\t");
 			*col = 8;
 		}

@@ -53,6 +53,9 @@ enum mxp_stamp_parsed {
 	MXP_STAMP_BAD, /* malformed */
 };
 
+/* mxp_stamp_field_ok - text fits a field of size as it is: nothing would be dropped or cut */
+bool mxp_stamp_field_ok(const char *text, size_t size);
+
 /* mxp_stamp_set - copy text into a field, keeping only characters a field may hold */
 void mxp_stamp_set(char *field, size_t size, const char *text);
 

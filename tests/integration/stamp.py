@@ -121,9 +121,8 @@ def read_message(path, sink=False):
 
 
 def canon(value):
-    v = value.replace(b"\r", b"").replace(b"\n", b"")
-    v = re.sub(rb"[ \t]+", b" ", v)
-    return v.strip(b" ")
+    v = value.strip(b" \t\r\n")
+    return v.replace(b"\r", b"").replace(b"\n", b"")
 
 
 def hdr_hash(msg, explain=None):

@@ -215,7 +215,8 @@ forge() {
 # --- 1. capture a real stamp ------------------------------------------------------
 itest_log "1: capture a stamp of mx2 (two recipients)"
 # Header fields the hash covers, in the ways a header may be written: names
-# in any case, folded values, runs of blanks, trailing blanks, a field twice.
+# in any case, folded values, runs of blanks (kept as they are), trailing
+# blanks (trimmed), a field twice.
 {
     printf 'Date: %s\n' "$(date -R)"
     printf 'From: "The sender" <c1@pass.example.org>\n'

@@ -510,10 +510,13 @@ trust_peer_scan(struct mxp_event *ev)
 	if (relay == NULL || !relay->verified || inst->host->cfg_bool(inst->cfg, "relay_rescan"))
 		return false;
 	peer_av = ev->host->peer_finding(ev, "av");
-	/* Only a scan result stands: a peer that failed, or had no av, leaves it to us. */
+	/*
+	 * Only a finished scan stands: clean or infected.  A peer that failed,
+	 * had no av, or stopped at a limit (which may be one of load, like the
+	 * scan time) leaves the scan to us.
+	 */
 	if (peer_av == NULL ||
-	    (strcmp(peer_av, "clean") != 0 && strncmp(peer_av, "infected:", 9) != 0 &&
-	     strncmp(peer_av, "skipped:", 8) != 0))
+	    (strcmp(peer_av, "clean") != 0 && strncmp(peer_av, "infected:", 9) != 0))
 		return false;
 	if (strcmp(peer_av, "clean") == 0) {
 		snprintf(scanned, sizeof(scanned),
@@ -538,8 +541,6 @@ act_on_peer(struct mxp_event *ev)
 
 	if (strncmp(peer_av, "infected:", 9) == 0)
 		v = act_on_infected(ev, peer_av + 9);
-	else if (strncmp(peer_av, "skipped:", 8) == 0)
-		v = act_on_limits(ev, peer_av + 8);
 	ev->host->add_finding(ev->result, "av", MXP_FINDING_FROM_PEER, "%s", peer_av);
 	return v;
 }

@@ -186,21 +186,22 @@ build_engine(const struct av_settings *st, unsigned *sigs_r, unsigned *version_r
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_FILES, st->max_files) ||
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_SCANTIME, st->max_scan_time) ||
 	    cl_engine_set_num(engine, CL_ENGINE_DISABLE_CACHE, 1) ||
-	    cl_engine_set_num(engine, CL_ENGINE_MAX_EMBEDDEDPE,
-			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_EMBEDDEDPE, NULL),
-				       layer)) ||
+	    cl_engine_set_num(
+		    engine, CL_ENGINE_MAX_EMBEDDEDPE,
+		    at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_EMBEDDEDPE, NULL), layer)) ||
 	    cl_engine_set_num(engine, CL_ENGINE_MAX_HTMLNORMALIZE,
 			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_HTMLNORMALIZE, NULL),
 				       layer)) ||
-	    cl_engine_set_num(engine, CL_ENGINE_MAX_HTMLNOTAGS,
-			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_HTMLNOTAGS, NULL),
-				       layer)) ||
-	    cl_engine_set_num(engine, CL_ENGINE_MAX_SCRIPTNORMALIZE,
-			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_SCRIPTNORMALIZE, NULL),
-				       layer)) ||
-	    cl_engine_set_num(engine, CL_ENGINE_MAX_ZIPTYPERCG,
-			      at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_ZIPTYPERCG, NULL),
-				       layer)) ||
+	    cl_engine_set_num(
+		    engine, CL_ENGINE_MAX_HTMLNOTAGS,
+		    at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_HTMLNOTAGS, NULL), layer)) ||
+	    cl_engine_set_num(
+		    engine, CL_ENGINE_MAX_SCRIPTNORMALIZE,
+		    at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_SCRIPTNORMALIZE, NULL),
+			     layer)) ||
+	    cl_engine_set_num(
+		    engine, CL_ENGINE_MAX_ZIPTYPERCG,
+		    at_least(cl_engine_get_num(engine, CL_ENGINE_MAX_ZIPTYPERCG, NULL), layer)) ||
 	    cl_engine_set_num(engine, CL_ENGINE_PCRE_MAX_FILESIZE,
 			      at_least(cl_engine_get_num(engine, CL_ENGINE_PCRE_MAX_FILESIZE, NULL),
 				       layer)) ||

@@ -1,5 +1,5 @@
 /*
- * av_spool.c - spooling a message for libclamav.  Small messages stay in
+ * spool.c - spooling a message for libclamav.  Small messages stay in
  * memory; a message that outgrows the bound moves to a file opened with
  * O_TMPFILE (no name, so nothing is left behind even on a crash) in the
  * policy's spool directory.

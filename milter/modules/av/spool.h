@@ -1,5 +1,5 @@
 /*
- * av_spool.h - a message kept for scanning: in memory up to a bound,
+ * spool.h - a message kept for scanning: in memory up to a bound,
  * then in an unlinked temporary file.
  */
 #ifndef AV_SPOOL_H

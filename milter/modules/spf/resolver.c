@@ -1,5 +1,5 @@
 /*
- * spf_dns.c - the DNS layer libspf2 queries through: the core's shared
+ * resolver.c - the DNS layer libspf2 queries through: the core's shared
  * resolver (host->dns_query), with a per-query timeout, an overall
  * deadline per evaluation, and the RFC 7208 counts (void lookups, DNS
  * terms) kept per thread while libspf2 runs.

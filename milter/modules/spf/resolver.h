@@ -1,10 +1,10 @@
 /*
- * spf_dns.h - our DNS layer under libspf2: the core's shared resolver
+ * resolver.h - our DNS layer under libspf2: the core's shared resolver
  * with a per-query timeout, an overall deadline per evaluation, and the
  * RFC 7208 void-lookup and DNS-term counts.
  */
-#ifndef SPF_DNS_H
-#define SPF_DNS_H
+#ifndef SPF_RESOLVER_H
+#define SPF_RESOLVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * spf_rewrite.c - libspf2's compiler refuses some valid records
+ * rewrite.c - libspf2's compiler refuses some valid records
  * (RFC 7208): modifier names with "." or "_", a redirect= before the
  * mechanisms, and ip4:/0 or ip6:/0.  Each has an equivalent spelling:
  * unknown modifiers are ignored anyway (6), modifiers act after the

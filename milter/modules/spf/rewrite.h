@@ -1,5 +1,5 @@
 /*
- * spf_rewrite.h - an equivalent spelling of a valid SPF record that
+ * rewrite.h - an equivalent spelling of a valid SPF record that
  * libspf2's compiler accepts.
  */
 #ifndef SPF_REWRITE_H

@@ -1,6 +1,6 @@
 /*
  * spf.c - the spf module: RFC 7208 checks of the HELO and MAIL FROM
- * identities with libspf2, over the core's resolver (spf_dns.c), with an
+ * identities with libspf2, over the core's resolver (resolver.c), with an
  * action per result and identity, and the spf method of the core's RFC
  * 8601 Authentication-Results header.
  */
@@ -467,14 +467,14 @@ spf_rcpt(struct mxp_event *ev, const char *rcpt)
 	return decide(ev, rcpt);
 }
 
-/* result_named - a result word (from a peer's stamp) as ours; anything else is none */
+/* result_named - a result word (from a peer's stamp) as ours; R_COUNT for anything else */
 static enum spf_res
 result_named(const char *word)
 {
 	for (int r = 0; word != NULL && r < R_COUNT; r++)
 		if (strcmp(word, result_names[r]) == 0)
 			return (enum spf_res)r;
-	return R_NONE;
+	return R_COUNT;
 }
 
 /*
@@ -491,13 +491,17 @@ check_relayed(struct mxp_event *ev)
 	const struct mxp_relay *relay = ev->msg->relay;
 	const char *from = ev->msg->mail_from;
 	size_t strictest = 0;
+	enum spf_res peer = relay != NULL && relay->verified
+				    ? result_named(ev->host->peer_finding(ev, "spf"))
+				    : R_COUNT;
 
-	if (relay != NULL && relay->verified) {
+	/* Only a result the peer reached stands; an error or no spf there is checked here. */
+	if (peer != R_COUNT) {
 		g_strlcpy(m->client_addr, relay->client_addr, sizeof(m->client_addr));
 		m->helo_name = clean_copy(relay->helo, SPF_MAX_HELO);
 		m->sender = from[0] != '\0' ? clean_copy(from, SPF_MAX_SENDER)
 					    : g_strdup_printf("postmaster@%s", m->helo_name);
-		m->mailfrom.result = result_named(ev->host->peer_finding(ev, "spf"));
+		m->mailfrom.result = peer;
 		m->helo.result = R_NONE; /* the peer acted on it already */
 		m->checked = true;
 	} else if (relay != NULL && relay->client_addr != NULL) {

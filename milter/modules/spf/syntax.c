@@ -1,5 +1,5 @@
 /*
- * spf_syntax.c - a strict check of an SPF record against the ABNF of
+ * syntax.c - a strict check of an SPF record against the ABNF of
  * RFC 7208 section 12, run before libspf2 compiles the record: libspf2
  * accepts many records that the RFC calls a syntax error, and a syntax
  * error must give permerror.

@@ -1,5 +1,5 @@
 /*
- * spf_syntax.h - a strict RFC 7208 syntax check of an SPF record, for
+ * syntax.h - a strict RFC 7208 syntax check of an SPF record, for
  * the records libspf2's compiler accepts although the RFC makes them a
  * syntax error (and so a permerror).
  */
