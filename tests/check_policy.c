@@ -4,6 +4,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <string.h>
 
 #include <glib.h>
@@ -173,6 +176,55 @@ START_TEST(test_include)
 }
 END_TEST
 
+/* The includes that used to hang or exhaust a reload: each is refused at once. */
+START_TEST(test_include_bounds)
+{
+	const char *err;
+	char *fifo, *big, *name;
+	GString *text;
+
+	/* /dev/zero never ends; a FIFO blocks until someone writes. */
+	err = fixture_policy_error(POLICY_HEAD "include(\"/dev/zero\")\n");
+	ck_assert_msg(strstr(err, "policy.conf:6: cannot include /dev/zero: not a regular file") !=
+			      NULL,
+		      "%s", err);
+	fifo = g_build_filename(fixture_dir(), "a-fifo", NULL);
+	unlink(fifo);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	err = fixture_policy_error(POLICY_HEAD "include(\"a-fifo\")\n");
+	ck_assert_msg(strstr(err, "a-fifo: not a regular file") != NULL, "%s", err);
+	/* A file larger than a policy file may be. */
+	big = g_strnfill(1100 * 1024, '#');
+	fixture_write("big.inc", big);
+	err = fixture_policy_error(POLICY_HEAD "include(\"big.inc\")\n");
+	ck_assert_msg(strstr(err, "big.inc: 1126400 bytes, more than a policy file may have") !=
+			      NULL,
+		      "%s", err);
+	/* A NUL byte would end the text early, hiding what follows from the check. */
+	name = g_build_filename(fixture_dir(), "nul.inc", NULL);
+	ck_assert(g_file_set_contents(name, "# a\0b\n", 6, NULL));
+	g_free(name);
+	err = fixture_policy_error(POLICY_HEAD "include(\"nul.inc\")\n");
+	ck_assert_msg(strstr(err, "nul.inc: holds a NUL byte") != NULL, "%s", err);
+	/* A diamond 10 wide and 7 deep: ten million reads, unless they are bounded. */
+	for (int level = 0; level < 7; level++) {
+		text = g_string_new(NULL);
+		for (int i = 0; i < 10; i++)
+			g_string_append_printf(text, "include(\"d%d.inc\")\n", level + 1);
+		name = g_strdup_printf("d%d.inc", level);
+		fixture_write(name, text->str);
+		g_free(name);
+		g_string_free(text, TRUE);
+	}
+	fixture_write("d7.inc", "# the bottom\n");
+	err = fixture_policy_error(POLICY_HEAD "include(\"d0.inc\")\n");
+	ck_assert_msg(strstr(err, "includes expand to more than 256 files") != NULL, "%s", err);
+	unlink(fifo);
+	g_free(fifo);
+	g_free(big);
+}
+END_TEST
+
 START_TEST(test_values_and_defaults)
 {
 	struct mxp_policy *pol = fixture_policy(
@@ -218,6 +270,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_own_host_missing);
 	tcase_add_test(tc, test_other_errors);
 	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_include_bounds);
 	tcase_add_test(tc, test_values_and_defaults);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,13 +10,79 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy/policy_source.h"
 #include "util/error.h"
 
 #define MAX_INCLUDE_DEPTH 8
+/* Bounds on what a policy may pull in: a file, every file together, and how many reads. */
+#define MAX_FILE_BYTES (1024 * 1024)
+#define MAX_TOTAL_BYTES (8 * 1024 * 1024)
+#define MAX_FILE_READS 256
+
+/*
+ * read_bounded - the contents of a regular file of at most MAX_FILE_BYTES,
+ * NUL-terminated.  Opened without blocking (a FIFO would hang a reload),
+ * refused unless regular (/dev/zero would never end), and read once.
+ */
+static char *
+read_bounded(const char *path, char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0) {
+		mxp_error_set(error_r, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		mxp_error_set(error_r, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > MAX_FILE_BYTES) {
+		mxp_error_set(error_r, "%lld bytes, more than a policy file may have (%d)",
+			      (long long)st.st_size, MAX_FILE_BYTES);
+		goto out;
+	}
+	buf = g_malloc((size_t)st.st_size + 2);
+	for (;;) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mxp_error_set(error_r, "%s", strerror(errno));
+			g_free(buf);
+			buf = NULL;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > (size_t)st.st_size) { /* it grew while we read */
+			mxp_error_set(error_r, "changed while it was read");
+			g_free(buf);
+			buf = NULL;
+			goto out;
+		}
+	}
+	buf[got] = '\0';
+	if (strlen(buf) != got) {
+		mxp_error_set(error_r, "holds a NUL byte");
+		g_free(buf);
+		buf = NULL;
+	}
+out:
+	close(fd);
+	return buf;
+}
 
 /* add_line - end an output line that came from file:line */
 static void
@@ -88,8 +154,7 @@ static int
 read_file(const char *path, struct mxp_policy_source *src, int depth, const char *from,
 	  char **error_r)
 {
-	char *contents = NULL, *dir = NULL;
-	GError *gerr = NULL;
+	char *contents = NULL, *dir = NULL, *why = NULL;
 	guint file_index, line = 1, string_line = 0;
 	const char *p;
 	char where[1024];
@@ -108,13 +173,19 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 			return -1;
 		}
 	}
-	if (!g_file_get_contents(path, &contents, NULL, &gerr)) {
+	/* A diamond of includes multiplies: bound the reads and the text, not only the depth. */
+	if (src->files->len >= MAX_FILE_READS || src->text->len > MAX_TOTAL_BYTES) {
+		mxp_error_set(error_r, "%s: includes expand to more than %d files or %d bytes",
+			      from != NULL ? from : path, MAX_FILE_READS, MAX_TOTAL_BYTES);
+		return -1;
+	}
+	contents = read_bounded(path, &why);
+	if (contents == NULL) {
 		if (from != NULL)
-			mxp_error_set(error_r, "%s: cannot include %s: %s", from, path,
-				      gerr->message);
+			mxp_error_set(error_r, "%s: cannot include %s: %s", from, path, why);
 		else
-			mxp_error_set(error_r, "%s: %s", path, gerr->message);
-		g_error_free(gerr);
+			mxp_error_set(error_r, "%s: %s", path, why);
+		g_free(why);
 		return -1;
 	}
 	file_index = src->files->len;

@@ -21,7 +21,10 @@
 #      tempfails (av=error) every time.  Want: on_limits (tag: 250, tagged).
 #  F4  the same with heuristics = false: the message is skipped and reported
 #      CL_CLEAN, so a 400 kB message carrying EICAR is accepted as Clean.
-#      Want: on_limits, as F3 (limit alerts no longer depend on heuristics).
+#      Want: never Clean.  libclamav's own bound now sits 1 MiB above
+#      max_file_size (so that a part it cuts short is seen), so this message
+#      is scanned whole and EICAR is found: 554 5.7.1 (a virus found
+#      outranks the limit; without one it is on_limits, as in F3).
 #  F5  max_scan_size is also libclamav's MaxScanSize, which counts every
 #      byte scanned (the raw message and each decoded part): a plain 48 kB
 #      message under max_scan_size = 64K comes back
@@ -90,8 +93,8 @@ mxp_reload_policy itest.f4
 swaks_send --to alice@example.com --from f4@example.com --attach-type application/octet-stream \
     --attach-name random.bin --attach @"$ITEST_DIR/random.bin" \
     --attach-type application/octet-stream --attach-name eicar.com --attach @"$ITEST_DIR/eicar.com" 2>/dev/null
-check F4 "heuristics=false, message over max_file_size with EICAR: on_limits (tag), not Clean" f4@example.com \
-    '^250 ' ' av=skipped:[A-Za-z]+ action=tag '
+check F4 "heuristics=false, message over max_file_size with EICAR: the virus found, not Clean" f4@example.com \
+    '^554 5\.7\.1 ' ' av=infected:Mxparity\.Test\.EICAR\.UNOFFICIAL action=reject '
 
 # F5
 mxp_av_policy itest.f5 "max_scan_size = 64K  on_limits = tag"
