@@ -21,16 +21,22 @@ missing() {
 python3 tests/style/check-includes.py . || fail "include graph"
 python3 tests/style/check-comments.py . || fail "lead comments"
 
+# in_checkout: this source tree is a git checkout of its own (not a release
+# tarball, which may well be unpacked inside some other checkout)
+in_checkout() {
+    [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]
+}
+
 # Every tracked C file, or every C file when this is not a git checkout (a release tarball).
 c_files() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    if in_checkout; then
         git ls-files '*.c' '*.h'
     else
         find milter include tests -name '*.[ch]' -not -path '*/itest-work/*'
     fi
 }
 sh_files() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    if in_checkout; then
         git ls-files '*.sh' bootstrap .ci/run
     else
         find milter tests -name '*.sh'
@@ -40,6 +46,7 @@ sh_files() {
 
 if command -v clang-format >/dev/null 2>&1; then
     mapfile -t cs < <(c_files)
+    [ "${#cs[@]}" -gt 0 ] || fail "no C files found to check"
     out=$(clang-format --dry-run "${cs[@]}" 2>&1)
     if [ -n "$out" ]; then
         printf '%s\n' "$out" | head -n 40
@@ -53,7 +60,8 @@ fi
 
 if command -v shellcheck >/dev/null 2>&1; then
     mapfile -t ss < <(sh_files)
-    if ! shellcheck -x -S warning "${ss[@]}"; then
+    [ "${#ss[@]}" -gt 0 ] || fail "no shell scripts found to check"
+    if [ "${#ss[@]}" -gt 0 ] && ! shellcheck -x -S warning "${ss[@]}"; then
         fail "shellcheck"
     else
         note "shellcheck: ${#ss[@]} scripts clean"
