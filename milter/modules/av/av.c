@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <clamav.h>
@@ -328,6 +329,28 @@ av_body(struct mxp_event *ev, const unsigned char *chunk, size_t len)
 	return MXP_CONTINUE;
 }
 
+/*
+ * spool_room - whether spool_dir has room for what libclamav may unpack
+ * there.  With the file system full, libclamav cannot write an archive's
+ * members and says nothing: a zip with EICAR came back clean.  So a scan
+ * needs room for the largest member it may write (max_file_size, or the
+ * whole decoded budget when that is unbounded), else it does not start.
+ */
+static bool
+spool_room(const struct av_instance *inst, unsigned long long *free_r)
+{
+	struct statvfs sv;
+	unsigned long long need = inst->max_file_size != 0 ? inst->max_file_size
+							    : inst->max_decoded_size;
+
+	if (statvfs(inst->spool_dir, &sv) != 0) {
+		*free_r = 0;
+		return false;
+	}
+	*free_r = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	return *free_r >= need;
+}
+
 /* keepalive - while waiting for a scan slot */
 static void
 keepalive(void *arg)
@@ -552,6 +575,7 @@ av_eom(struct mxp_event *ev)
 	struct av_message *m = ev->msg_state;
 	struct cl_engine *engine;
 	const char *virname = NULL;
+	unsigned long long room;
 	struct av_scan_limits limits = {
 		.max_file_size = inst->max_file_size,
 		.max_decoded_size = inst->max_decoded_size,
@@ -567,6 +591,14 @@ av_eom(struct mxp_event *ev)
 	}
 	if (m->over_limit)
 		return act_on_limits(ev, "size");
+	if (!spool_room(inst, &room)) {
+		ev->host->log(LOG_ERR,
+			      "av: spool_dir %s has %llu bytes free, less than one part may need: not "
+			      "scanning (on_error)",
+			      inst->spool_dir, room);
+		ev->host->add_finding(ev->result, "av", 0, "error:spool-full");
+		return MXP_ERROR;
+	}
 	engine = av_slot_acquire(inst->slot, keepalive, ev);
 	if (engine == NULL) {
 		ev->host->add_finding(ev->result, "av", 0, "error:no-engine");

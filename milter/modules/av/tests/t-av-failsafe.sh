@@ -30,6 +30,12 @@
 #      message under max_scan_size = 64K comes back
 #      Heuristics.Limits.Exceeded.MaxScanSize (av=skipped:MaxScanSize).
 #      Want: scanned (av=clean), as "bytes scanned per message" says.
+#  F6  spool_dir on a full file system (a 1 MB tmpfs of this test's, filled):
+#      libclamav cannot write a zip's members there, says nothing and
+#      returns clean, so a zip with EICAR was accepted as Clean.  Want: not
+#      scanned, 451 (av=error:spool-full, on_error); with room again the same
+#      message is refused as EICAR; nothing left in spool_dir either way.
+#      Skipped when the test cannot mount a tmpfs (not root).
 set -u
 # shellcheck source=tests/integration/lib.sh
 . "${top_srcdir:?}/tests/integration/lib.sh"
@@ -120,6 +126,46 @@ swaks_send --to alice@example.com --from f1@example.com --body "$(mxp_eicar)" 2>
 check F1 "-u nobody, spool_dir not writable by nobody: EICAR is not accepted" f1@example.com \
     '^4[0-9][0-9] ' ' av=error:[^ ]+ action=tempfail '
 mxp_assert_healthy
+
+# F6: a full spool file system (our own tmpfs, never the machine's)
+fullfs=$ITEST_DIR/fullfs
+mkdir -p "$fullfs"
+if mount -t tmpfs -o size=1m,mode=1777 tmpfs "$fullfs" 2>/dev/null; then
+    itest_cleanup_add "umount '$fullfs'"
+    python3 - "$ITEST_DIR/zip-eicar.eml" "$(mxp_eicar)" <<'PY'
+import io, sys, zipfile
+from email.message import EmailMessage
+b = io.BytesIO()
+with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("a.txt", b"hello " + sys.argv[2].encode())
+m = EmailMessage()
+m["From"], m["To"], m["Subject"] = "<f6@example.com>", "<alice@example.com>", "zip on a full spool"
+m.set_content("see the attachment")
+m.add_attachment(b.getvalue(), maintype="application", subtype="zip", filename="a.zip")
+open(sys.argv[1], "wb").write(bytes(m).replace(b"\n", b"\r\n"))
+PY
+    # As root again, with the spool on the tmpfs; a part may need 100 KB.
+    kill "$MXP_PID"
+    _itest_poll 10 _itest_pid_gone "$MXP_PID" || itest_fail "mxparityd did not stop"
+    wait "$MXP_PID" 2>/dev/null
+    mv "$MXP_LOG" "$ITEST_DIR/mxparityd.f1.log"
+    mxp_av_policy itest.f6 "max_file_size = 100K"
+    sed -i "s|spool_dir = .*|spool_dir = \"$fullfs\"|" "$MXP_POLICY"
+    mxp_start
+    dd if=/dev/zero of="$fullfs/fill" bs=4k 2>/dev/null
+    swaks_send --to alice@example.com --from f6@example.com --data "@$ITEST_DIR/zip-eicar.eml" 2>/dev/null
+    check F6 "spool_dir full: a zip with EICAR is not accepted" f6@example.com \
+        '^451 ' ' av=error:spool-full action=tempfail '
+    rm -f "$fullfs/fill"
+    swaks_send --to alice@example.com --from f6b@example.com --data "@$ITEST_DIR/zip-eicar.eml" 2>/dev/null
+    check F6 "spool_dir with room again: the same zip is refused as EICAR" f6b@example.com \
+        '^554 5\.7\.1 ' ' av=infected:Mxparity\.Test\.EICAR\.UNOFFICIAL action=reject '
+    left=$(find "$fullfs" -mindepth 1 | head -n 5)
+    [ -z "$left" ] || FAILED+=("F6-leftovers: $left")
+    mxp_assert_healthy
+else
+    itest_log "F6 skipped: cannot mount a tmpfs here"
+fi
 
 if [ "${#FAILED[@]}" -gt 0 ]; then
     itest_fail "${#FAILED[*]} fail-safe check(s) failed: ${FAILED[*]} (known av module bugs; see the header)"
