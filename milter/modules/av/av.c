@@ -340,8 +340,8 @@ static bool
 spool_room(const struct av_instance *inst, unsigned long long *free_r)
 {
 	struct statvfs sv;
-	unsigned long long need = inst->max_file_size != 0 ? inst->max_file_size
-							    : inst->max_decoded_size;
+	unsigned long long need =
+		inst->max_file_size != 0 ? inst->max_file_size : inst->max_decoded_size;
 
 	if (statvfs(inst->spool_dir, &sv) != 0) {
 		*free_r = 0;
@@ -592,10 +592,11 @@ av_eom(struct mxp_event *ev)
 	if (m->over_limit)
 		return act_on_limits(ev, "size");
 	if (!spool_room(inst, &room)) {
-		ev->host->log(LOG_ERR,
-			      "av: spool_dir %s has %llu bytes free, less than one part may need: not "
-			      "scanning (on_error)",
-			      inst->spool_dir, room);
+		ev->host->log(
+			LOG_ERR,
+			"av: spool_dir %s has %llu bytes free, less than one part may need: not "
+			"scanning (on_error)",
+			inst->spool_dir, room);
 		ev->host->add_finding(ev->result, "av", 0, "error:spool-full");
 		return MXP_ERROR;
 	}
