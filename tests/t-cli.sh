@@ -121,4 +121,14 @@ else
     check_fail "make install DESTDIR: $(tail -5 "$work/install.log")"
 fi
 
+# mxparityd as root without -u or -R: it refuses to serve, and says why.
+if [ "$(id -u)" -eq 0 ]; then
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    out=$(timeout 60 "$top_builddir/mxparityd" -f -c "$work/policy.conf" -p "inet:$port@127.0.0.1" \
+        -M "$mods" -n mx1.example.com 2>&1 </dev/null)
+    rc=$?
+    check_exit "mxparityd as root without -u or -R refuses to serve" 1 $rc
+    check_has "... and says why" 'refusing to serve as root: give -u USER' "$out"
+fi
+
 check_done

@@ -56,6 +56,7 @@ struct options {
 	int max_connections; /* concurrent milter connections with a session; 0: no bound */
 	bool foreground;
 	bool check_only;
+	bool allow_root; /* -R: keep serving as root, on purpose */
 };
 
 static atomic_bool milter_finished;
@@ -85,12 +86,13 @@ static void __attribute__((noreturn)) usage(void)
 	fprintf(stderr,
 		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
 		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
-		"                 [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS]\n"
+		"                 [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS] [-R]\n"
 		"  -c POLICY     policy file (default %s)\n"
 		"  -p SOCKET     unix:PATH or inet:PORT@ADDR (default %s)\n"
 		"  -f            log to stderr as well as syslog (the daemon never forks)\n"
 		"  -C            load the policy as the daemon would, report, and exit\n"
 		"  -u USER[:GROUP]  drop to this user after opening the socket\n"
+		"  -R            keep serving as root (without -u as root it refuses to start)\n"
 		"  -n HOSTNAME   this host's name in the policy's mx map (default: gethostname)\n"
 		"  -M DIR        module directory (default %s)\n"
 		"  -m MODE       octal mode of a unix socket (default 0660)\n"
@@ -119,7 +121,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		.milter_timeout = 600,
 		.max_connections = 1000,
 	};
-	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:h")) != -1) {
+	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:Rh")) != -1) {
 		char *end;
 
 		switch (c) {
@@ -127,6 +129,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'p': opts->socket = optarg; break;
 		case 'f': opts->foreground = true; break;
 		case 'C': opts->check_only = true; break;
+		case 'R': opts->allow_root = true; break;
 		case 'u': opts->user = optarg; break;
 		case 'n': opts->hostname = optarg; break;
 		case 'M': opts->module_dir = optarg; break;
@@ -517,6 +520,10 @@ main(int argc, char **argv)
 	nodelay_listener();
 	if (opts.user != NULL)
 		drop_privileges(opts.user);
+	/* A filter of hostile input does not serve as root by accident. */
+	if (geteuid() == 0 && !opts.allow_root)
+		die(1, "refusing to serve as root: give -u USER[:GROUP] (the systemd unit runs as "
+		       "User=mxparity), or -R to run as root on purpose");
 
 	block_signals(&sigs);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0 ||

@@ -45,8 +45,9 @@ mxp_daemon() {
     [ -n "$port" ] || port=$(free_port) || itest_fail "mxp_daemon $tag: no free port"
     if [ "$tag" = MXP ]; then log=$ITEST_DIR/mxparityd.log; else log=$ITEST_DIR/mxparityd.$tag.log; fi
     mark=$(itest_mark "$log")
+    # -R: the tests run their daemons as root on purpose (most ports and files are theirs).
     "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
-        -n "$host" -t 5 "$@" >>"$log" 2>&1 </dev/null &
+        -n "$host" -t 5 -R "$@" >>"$log" 2>&1 </dev/null &
     printf -v "$port_var" '%s' "$port"
     printf -v "$pid_var" '%s' "$!"
     printf -v "$log_var" '%s' "$log"

@@ -4,8 +4,8 @@
 # 1. systemd/mxparityd.service.in, with @sbindir@/@bindir@/@sysconfdir@
 #    substituted the way the build does, must check_ok "systemd-analyze verify"
 #    with exit status 0 and no output at all.
-# 2. "systemd-analyze security --offline=yes" prints the exposure score
-#    (informational, no threshold).
+# 2. "systemd-analyze security --offline=yes": the exposure score is at
+#    most 2.0 (a score, not a timing: the same unit always scores the same).
 # 3. systemd/mxparity.sysusers.conf and systemd/mxparity.tmpfiles.conf are
 #    applied to a throw-away root directory: no error output, and the user,
 #    group and directories come out as intended.
@@ -125,7 +125,7 @@ if [ "$verify_rc" -eq 0 ] && [ ! -s "$verify_out" ]; then
     check_ok "systemd-analyze verify: exit 0, no output"
 fi
 
-# --- 2. systemd-analyze security (informational) ----------------------------
+# --- 2. systemd-analyze security: at most 2.0 -----------------------------------
 
 if systemd-analyze --help 2>&1 | grep -q -- '--offline='; then
     security_out=$tmp/security.out
@@ -138,6 +138,12 @@ if systemd-analyze --help 2>&1 | grep -q -- '--offline='; then
         sed 's/^/    /' "$security_out"
     else
         echo "info: ${score#"${score%%[![:space:]]*}"}"
+        level=$(grep -oE 'exposure level for [^:]*: [0-9.]+' <<<"$score" | grep -oE '[0-9.]+$')
+        if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 2.0) }'; then
+            check_ok "exposure level $level, at most 2.0"
+        else
+            check_fail "exposure level '${level:-?}', want at most 2.0"
+        fi
     fi
 else
     echo "info: systemd-analyze has no --offline, security score not computed"

@@ -40,7 +40,7 @@ module av { database = "$1" spool_dir = "$work/spool" reload = $2 reload_check_i
 EOC
 	: >"$work/log"
 	"$top_builddir/mxparityd" -f -c "$work/policy.conf" -M "$work/mods" -n mx1.example.com \
-		-p "inet:$((20000 + RANDOM % 10000))@127.0.0.1" >"$work/log" 2>&1 &
+		-p "inet:$((20000 + RANDOM % 10000))@127.0.0.1" -R >"$work/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 600); do grep -q 'serving on' "$work/log" && break; sleep 0.1; done
 	grep -q 'serving on' "$work/log" || { cat "$work/log"; exit 1; }
