@@ -64,8 +64,7 @@ struct mxp_session {
 	const struct mxp_mx_host *peer; /* the map host the client is, unless trusted */
 	/* A connect/HELO verdict that ended the session (TEMPFAIL or worse), given at every MAIL */
 	struct mxp_outcome conn_outcome;
-	const char **module_names; /* the snapshot's, NULL-terminated: finding keys they own */
-	void **conn_state;	   /* per module */
+	void **conn_state;		 /* per module */
 	struct mxp_result *conn_results; /* per module, for connect and helo */
 	void (*progress)(void *arg);	 /* keeps the MTA waiting, or NULL */
 	void *progress_arg;
@@ -282,7 +281,7 @@ result_init_for(struct mxp_session *s, struct mxp_result *res, size_t i)
 {
 	mxp_result_init(res);
 	res->owner = module_name(s, i);
-	res->module_names = s->module_names;
+	res->module_names = s->pol->module_names;
 }
 
 /* reset_conn_results - a connection-level reply is used once; edits there have no message */
@@ -328,9 +327,6 @@ mxp_session_new(struct mxp_policy *pol, const char *client_name, const char *cli
 	s->client_addr = g_strndup(client_addr != NULL ? client_addr : "unknown", 63);
 	s->conn_state = g_new0(void *, n);
 	s->conn_results = g_new0(struct mxp_result, n);
-	s->module_names = g_new0(const char *, n + 1);
-	for (size_t i = 0; i < module_count(s); i++)
-		s->module_names[i] = module_name(s, i);
 	for (size_t i = 0; i < module_count(s); i++)
 		result_init_for(s, &s->conn_results[i], i);
 	s->trusted_net = mxp_cidr_match_any(pol->trusted, pol->ntrusted, s->client_addr);
@@ -408,7 +404,6 @@ mxp_session_free(struct mxp_session *s)
 		mxp_result_release(&s->conn_results[i]);
 	g_free(s->conn_results);
 	g_free(s->conn_state);
-	g_free(s->module_names);
 	mxp_policy_unref(s->pol); /* last: module_count reads the policy */
 	g_free(s->client_name);
 	g_free(s->client_addr);

@@ -641,6 +641,7 @@ build_modules(struct mxp_policy *pol, cfg_t *cfg)
 	unsigned n = cfg_size(cfg, "module");
 
 	pol->modules = g_new0(struct mxp_policy_module, n);
+	pol->module_names = g_new0(const char *, n + 1);
 	for (unsigned i = 0; i < n; i++) {
 		cfg_t *sec = cfg_getnsec(cfg, "module", i);
 		struct mxp_policy_module *pm = &pol->modules[pol->nmodules];
@@ -656,6 +657,7 @@ build_modules(struct mxp_policy *pol, cfg_t *cfg)
 							     : MXP_TEMPFAIL;
 		pm->check_trusted = mxp_cfg_bool(pm->cfg, "check_trusted");
 		pm->check_authenticated = mxp_cfg_bool(pm->cfg, "check_authenticated");
+		pol->module_names[pol->nmodules] = pm->mod->name;
 		pol->nmodules++;
 	}
 	return 0;
@@ -810,6 +812,7 @@ policy_free(struct mxp_policy *pol)
 	}
 	g_free(pol->hosts);
 	g_free(pol->host_names);
+	g_free(pol->module_names);
 	g_free(pol->trusted);
 	for (size_t i = 1; i < pol->nparity_keys; i++)
 		mxp_parity_key_free(pol->parity_keys[i].key, pol->parity_keys[i].len);

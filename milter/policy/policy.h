@@ -55,6 +55,8 @@ struct mxp_policy {
 	struct mxp_mx_host *hosts;
 	size_t nhosts;
 	const char **host_names; /* hosts[i].name, NULL-terminated, for modules */
+	/* modules[i].mod->name, NULL-terminated: the finding keys they own */
+	const char **module_names;
 	const struct mxp_mx_host *self;
 	struct mxp_cidr *trusted;
 	size_t ntrusted;
