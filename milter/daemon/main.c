@@ -553,5 +553,8 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_join(control, NULL);
+	/* Module instances (the av engine, its watcher) go only when no session can use them. */
+	if (atomic_load(&milter_finished) && mxp_callbacks_active() == 0)
+		mxp_policy_install(NULL);
 	return 0;
 }
