@@ -46,7 +46,8 @@ mxp_daemon() {
     if [ "$tag" = MXP ]; then log=$ITEST_DIR/mxparityd.log; else log=$ITEST_DIR/mxparityd.$tag.log; fi
     mark=$(itest_mark "$log")
     # -R: the tests run their daemons as root on purpose (most ports and files are theirs).
-    "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
+    # MXP_LAUNCH (an array, e.g. env FAKETIME=... LD_PRELOAD=...) runs the daemon under a wrapper.
+    ${MXP_LAUNCH[@]+"${MXP_LAUNCH[@]}"} "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
         -n "$host" -t 5 -R "$@" >>"$log" 2>&1 </dev/null &
     printf -v "$port_var" '%s' "$port"
     printf -v "$pid_var" '%s' "$!"
