@@ -16,6 +16,7 @@
 #include <mxparity/module.h>
 
 #include "engine.h"
+#include "leftovers.h"
 #include "spool.h"
 
 #define TEST_DB_MARKER "mxparity-test.ndb"
@@ -147,6 +148,35 @@ is_test_database(const char *dir)
 
 static void av_destroy(void *instance);
 
+/* remove_leftovers - what an earlier process killed mid-scan left in spool_dir */
+static void
+remove_leftovers(const struct mxp_host *host, const char *dir)
+{
+	char why[512];
+	unsigned removed = 0;
+
+	switch (av_leftovers_remove(dir, &removed, why, sizeof(why))) {
+	case AV_LEFTOVERS_REMOVED:
+		if (removed > 0)
+			host->log(LOG_NOTICE,
+				  "av: removed %u scan leftovers from spool_dir %s (an earlier "
+				  "process stopped mid-scan)",
+				  removed, dir);
+		break;
+	case AV_LEFTOVERS_IN_USE:
+		host->log(LOG_NOTICE,
+			  "av: spool_dir %s is in use by another process: its leftovers are not "
+			  "removed",
+			  dir);
+		break;
+	case AV_LEFTOVERS_ERROR:
+		host->log(LOG_WARNING, "av: removed %u scan leftovers, but not all: %s", removed,
+			  why);
+		break;
+	case AV_LEFTOVERS_DONE: break;
+	}
+}
+
 static int
 av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instance_r, char *err,
 	size_t errlen)
@@ -215,6 +245,7 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 		*instance_r = inst;
 		return 0;
 	}
+	remove_leftovers(host, st.tmpdir);
 	inst->slot = av_slot_get(&st, host, err, errlen);
 	if (inst->slot == NULL)
 		goto fail;

@@ -4,7 +4,8 @@ if HAVE_CLAMAV
 module_LTLIBRARIES += milter/modules/av/av.la
 milter_modules_av_av_la_SOURCES = milter/modules/av/av.c \
 	milter/modules/av/engine.c milter/modules/av/engine.h \
-	milter/modules/av/spool.c milter/modules/av/spool.h
+	milter/modules/av/spool.c milter/modules/av/spool.h \
+	milter/modules/av/leftovers.c milter/modules/av/leftovers.h
 milter_modules_av_av_la_CPPFLAGS = $(MODULE_CPPFLAGS)
 milter_modules_av_av_la_CFLAGS = $(MODULE_CFLAGS) $(CLAMAV_CFLAGS)
 milter_modules_av_av_la_LDFLAGS = $(MODULE_LDFLAGS)
@@ -19,7 +20,7 @@ testdb/mxparity-test.ndb: $(srcdir)/milter/modules/av/make-testdb.sh
 # The suite drives the engine and the spool directly, as well as the module.
 MODULE_CHECKS += milter/modules/av/tests/check_av
 milter_modules_av_tests_check_av_SOURCES = milter/modules/av/tests/check_av.c \
-	milter/modules/av/engine.c milter/modules/av/spool.c
+	milter/modules/av/engine.c milter/modules/av/spool.c milter/modules/av/leftovers.c
 milter_modules_av_tests_check_av_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)/milter/modules/av
 milter_modules_av_tests_check_av_CFLAGS = $(MODULE_CHECK_CFLAGS) $(CLAMAV_CFLAGS)
 milter_modules_av_tests_check_av_LDADD = $(MODULE_CHECK_LDADD) $(CLAMAV_LIBS)

@@ -5,17 +5,20 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <clamav.h>
 #include <glib.h>
 
 #include "engine.h"
+#include "leftovers.h"
 #include "spool.h"
 #include "check_mxparity.h"
 #include "check_session.h"
@@ -82,6 +85,84 @@ START_TEST(test_spool_memory_then_file)
 	ck_assert_int_lt(av_spool_write(&sp, buf, 100, err, sizeof(err)), 0);
 	ck_assert_msg(strstr(err, "/nonexistent/mxparity") != NULL, "%s", err);
 	av_spool_free(&sp);
+}
+END_TEST
+
+/* touch - an empty file at dir/name */
+static void
+touch(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL);
+
+	ck_assert(g_file_set_contents(path, "x", -1, NULL));
+	g_free(path);
+}
+
+/* exists - whether dir/name is there, without following a link */
+static bool
+exists(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	bool yes = g_file_test(path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK);
+
+	g_free(path);
+	return yes;
+}
+
+START_TEST(test_leftovers_removed_once_under_lock)
+{
+	char *spool = g_build_filename(fixture_dir(), "spool-left", NULL);
+	char *busy = g_build_filename(fixture_dir(), "spool-busy", NULL);
+	char *scan = g_build_filename(spool, "20261203_101010-scantemp.Ab12Cd", NULL);
+	char *deep = g_build_filename(scan, "20261203_101011-zip.x", "layer", NULL);
+	char *target = g_build_filename(fixture_dir(), "outside", NULL);
+	char *link = g_build_filename(scan, "link", NULL);
+	char err[512];
+	unsigned removed = 99;
+	int other;
+
+	/* What a kill -9 leaves: a nested scan directory with a planted link, a spool file. */
+	ck_assert_int_eq(g_mkdir_with_parents(deep, 0700), 0);
+	touch(deep, "member");
+	touch(fixture_dir(), "outside");
+	ck_assert_int_eq(symlink(target, link), 0);
+	touch(spool, "mxparity-av.Q1w2E3");
+	touch(spool, "unrelated");
+	ck_assert_int_eq(g_mkdir_with_parents(busy, 0700), 0);
+	touch(busy, "mxparity-av.busy");
+
+	ck_assert_int_eq(av_leftovers_remove(spool, &removed, err, sizeof(err)),
+			 AV_LEFTOVERS_REMOVED);
+	ck_assert_uint_eq(removed, 2);
+	ck_assert(!exists(spool, "20261203_101010-scantemp.Ab12Cd"));
+	ck_assert(!exists(spool, "mxparity-av.Q1w2E3"));
+	ck_assert(exists(spool, "unrelated"));
+	/* The link was removed, not followed. */
+	ck_assert(exists(fixture_dir(), "outside"));
+
+	/* Once per process: a reload must not remove this process's live scans. */
+	touch(spool, "mxparity-av.live");
+	ck_assert_int_eq(av_leftovers_remove(spool, &removed, err, sizeof(err)), AV_LEFTOVERS_DONE);
+	ck_assert(exists(spool, "mxparity-av.live"));
+
+	/* Another process (another open file description) holds the directory. */
+	other = open(busy, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_eq(flock(other, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(av_leftovers_remove(busy, &removed, err, sizeof(err)),
+			 AV_LEFTOVERS_IN_USE);
+	ck_assert(exists(busy, "mxparity-av.busy"));
+	close(other);
+
+	ck_assert_int_eq(av_leftovers_remove("/nonexistent/mxparity", &removed, err, sizeof(err)),
+			 AV_LEFTOVERS_ERROR);
+	ck_assert_msg(strstr(err, "/nonexistent/mxparity") != NULL, "%s", err);
+	g_free(spool);
+	g_free(busy);
+	g_free(scan);
+	g_free(deep);
+	g_free(target);
+	g_free(link);
 }
 END_TEST
 
@@ -343,6 +424,7 @@ suite_av(void)
 	make_eicar();
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_spool_memory_then_file);
+	tcase_add_test(tc, test_leftovers_removed_once_under_lock);
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_clean_and_limits);
 	tcase_add_test(tc, test_spilled_message_is_scanned);
