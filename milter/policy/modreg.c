@@ -165,6 +165,20 @@ mxp_modreg_load_dir(const char *dir, char **error_r)
 	return 0;
 }
 
+/* mxp_modreg_add_builtin - a module linked into the program (the fuzz targets) */
+int
+mxp_modreg_add_builtin(const struct mxp_module *mod, char **error_r)
+{
+	if (mxp_modreg_check(mod, NULL, error_r) < 0)
+		return -1;
+	if (mxp_modreg_find(mod->name) != NULL) {
+		mxp_error_set(error_r, "module %s is already registered", mod->name);
+		return -1;
+	}
+	registry_add(g_strdup(mod->name), NULL, mod, NULL);
+	return 0;
+}
+
 /* mxp_modreg_find - linear: a handful of modules */
 const struct mxp_modreg_entry *
 mxp_modreg_find(const char *name)

@@ -20,6 +20,8 @@ struct mxp_modreg_entry {
 
 /* mxp_modreg_load_dir - dlopen every *.so in dir not loaded yet */
 int mxp_modreg_load_dir(const char *dir, char **error_r);
+/* mxp_modreg_add_builtin - register a module linked into the program; -1 with error_r */
+int mxp_modreg_add_builtin(const struct mxp_module *mod, char **error_r);
 /* mxp_modreg_set_host - the host services modules get at init (the program wires them) */
 void mxp_modreg_set_host(const struct mxp_host *host);
 /* mxp_modreg_host - the host services set by mxp_modreg_set_host */

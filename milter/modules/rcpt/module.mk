@@ -1,7 +1,8 @@
 ## milter/modules/rcpt/module.mk - the rcpt module: recipients checked
 ## against a list every tier shares.  Included by Makefile.am.
 module_LTLIBRARIES += milter/modules/rcpt/rcpt.la
-milter_modules_rcpt_rcpt_la_SOURCES = milter/modules/rcpt/rcpt.c
+milter_modules_rcpt_rcpt_la_SOURCES = milter/modules/rcpt/rcpt.c \
+	milter/modules/rcpt/rcptlist.c milter/modules/rcpt/rcptlist.h
 milter_modules_rcpt_rcpt_la_CPPFLAGS = $(MODULE_CPPFLAGS)
 milter_modules_rcpt_rcpt_la_CFLAGS = $(MODULE_CFLAGS)
 milter_modules_rcpt_rcpt_la_LDFLAGS = $(MODULE_LDFLAGS)

@@ -9,7 +9,6 @@
  * domain, "#" comments.  The list is read into a hash set when the policy
  * loads, so a reload re-reads it.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +17,7 @@
 #include <glib.h>
 #include <mxparity/module.h>
 
-#define RCPT_MAX_LINE 1024
-#define RCPT_MAX_ADDRESS 320
+#include "rcptlist.h"
 
 struct rcpt_instance {
 	const struct mxp_host *host;
@@ -53,64 +51,18 @@ static const struct mxp_option rcpt_options[] = {
 	{ .name = NULL },
 };
 
-/* valid_entry - "user@domain" or "@domain" with printable, space-free text */
-static bool
-valid_entry(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	if (at == NULL || at[1] == '\0' || strlen(s) > RCPT_MAX_ADDRESS)
-		return false;
-	for (const char *p = s; *p != '\0'; p++)
-		if (!isgraph((unsigned char)*p))
-			return false;
-	return strchr(at + 1, '.') != NULL || strcmp(at + 1, "localhost") == 0;
-}
-
 /* load_list - read the file into inst->known; err names file:line */
 static int
 load_list(struct rcpt_instance *inst, const char *path, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
-	char line[RCPT_MAX_LINE + 2];
-	unsigned lineno = 0;
-	int rc = -1;
+	int rc;
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "recipients_file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		char *p = line, *end;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
-				 RCPT_MAX_LINE);
-			goto out;
-		}
-		if ((end = strchr(p, '#')) != NULL)
-			*end = '\0';
-		while (isspace((unsigned char)*p))
-			p++;
-		end = p + strlen(p);
-		while (end > p && isspace((unsigned char)end[-1]))
-			*--end = '\0';
-		if (*p == '\0')
-			continue;
-		if (!valid_entry(p)) {
-			snprintf(err, errlen, "%s:%u: \"%s\" is not an address or @domain", path,
-				 lineno, p);
-			goto out;
-		}
-		g_hash_table_add(inst->known, g_ascii_strdown(p, -1));
-	}
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = rcpt_list_read(inst->known, fp, path, err, errlen);
 	fclose(fp);
 	return rc;
 }
@@ -188,35 +140,6 @@ rcpt_msg_end(struct mxp_event *ev, bool aborted)
 	g_free(ev->msg_state);
 }
 
-/* strip_extension - "user+ext@dom" to "user@dom" for the delimiter set */
-static void
-strip_extension(char *addr, const char *delimiters)
-{
-	char *at = strrchr(addr, '@');
-	size_t cut;
-
-	if (delimiters[0] == '\0' || at == NULL)
-		return;
-	cut = strcspn(addr, delimiters);
-	if (addr + cut < at)
-		memmove(addr + cut, at, strlen(at) + 1);
-}
-
-/* is_known - exact address, address without extension, or @domain */
-static bool
-is_known(const struct rcpt_instance *inst, char *addr, const char *domain)
-{
-	char wildcard[RCPT_MAX_ADDRESS + 2];
-
-	if (g_hash_table_contains(inst->known, addr))
-		return true;
-	strip_extension(addr, inst->delimiter);
-	if (g_hash_table_contains(inst->known, addr))
-		return true;
-	snprintf(wildcard, sizeof(wildcard), "@%s", domain);
-	return g_hash_table_contains(inst->known, wildcard);
-}
-
 static enum mxp_verdict
 rcpt_rcpt(struct mxp_event *ev, const char *rcpt)
 {
@@ -236,8 +159,8 @@ rcpt_rcpt(struct mxp_event *ev, const char *rcpt)
 		g_free(addr);
 		return MXP_CONTINUE;
 	}
-	known = is_known(inst, addr, strrchr(addr, '@') + 1);
 	cfg = ev->host->cfg_for_domain(inst->cfg, strrchr(addr, '@') + 1);
+	known = rcpt_list_knows(inst->known, inst->delimiter, addr);
 	g_free(addr);
 	if (known)
 		return MXP_CONTINUE;
