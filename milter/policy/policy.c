@@ -44,6 +44,9 @@ static _Thread_local struct parse_ctx *parse_ctx;
 static const char *const tier_words[] = { "primary", "backup", NULL };
 
 /* record_error - keep the first error, as FILE:LINE: message */
+static void record_error(int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 record_error(int line, const char *fmt, va_list ap)
 {
@@ -60,6 +63,9 @@ record_error(int line, const char *fmt, va_list ap)
 static int fail_at(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* confuse_error - libconfuse's error hook, with its terser messages reworded */
+static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 {

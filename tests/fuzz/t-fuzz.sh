@@ -9,7 +9,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 secs=${FUZZ_SECONDS:-20}
-targets="received stamp"
+targets="received stamp rcptlist spf_syntax policy session"
 
 for t in $targets; do
 	if [ ! -x "$top_builddir/tests/fuzz/fuzz_$t" ]; then
