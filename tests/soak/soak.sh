@@ -186,6 +186,12 @@ soak_tempfailed() {
         "$ITEST_DIR/$SOAK_LABEL.json"
 }
 
+# soak_sent [LABEL]: the number of messages the load LABEL (default the last) sent.
+soak_sent() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["messages"])' \
+        "$ITEST_DIR/${1:-$SOAK_LABEL}.json"
+}
+
 # soak_spool_empty: nothing is left in the av spool_dir.
 soak_spool_empty() {
     local left

@@ -67,7 +67,7 @@ load ahead
 ahead=$SOAK_FIGURES
 stale=$(counter "$MX1_MLOG" stamp_stale)
 verified=$(counter "$MX1_MLOG" relay_verified)
-sent=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["messages"])' "$ITEST_DIR/ahead.json")
+sent=$(soak_sent ahead)
 [ "$stale" -eq "$sent" ] || itest_fail "mx1 counted $stale stale stamps for $sent messages from a clock an hour ahead" "$MX1_MLOG"
 [ "$verified" -eq 0 ] || itest_fail "mx1 verified $verified stamps from the future" "$MX1_MLOG"
 assert_grep 'unfiltered relay .*stale stamp' "$MX1_MLOG"
@@ -78,7 +78,7 @@ load behind
 behind=$SOAK_FIGURES
 verified2=$(counter "$MX1_MLOG" relay_verified)
 stale2=$(counter "$MX1_MLOG" stamp_stale)
-sent2=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["messages"])' "$ITEST_DIR/behind.json")
+sent2=$(soak_sent behind)
 [ "$verified2" -eq "$sent2" ] || itest_fail "mx1 verified $verified2 of $sent2 stamps an hour old" "$MX1_MLOG"
 [ "$stale2" -eq "$stale" ] || itest_fail "stamps an hour old were called stale" "$MX1_MLOG"
 mxp_assert_healthy MX1 MX2
