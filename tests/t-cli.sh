@@ -121,6 +121,40 @@ else
     check_fail "make install DESTDIR: $(tail -5 "$work/install.log")"
 fi
 
+# --version and --help on both programs: stdout, exit 0, as Debian's daemons
+# do; a bad option is a usage error (exit 2) on stderr.
+for prog in mxparityd mxparity; do
+    out=$("$top_builddir/$prog" --version 2>/dev/null); rc=$?
+    check_exit "$prog --version" 0 $rc
+    check_has "$prog --version names it" "^$prog \(mxparity\) [0-9]+\.[0-9]+" "$out"
+    out=$("$top_builddir/$prog" --help 2>/dev/null); rc=$?
+    check_exit "$prog --help" 0 $rc
+    check_has "$prog --help on stdout" "^usage: $prog" "$out"
+    out=$("$top_builddir/$prog" --no-such-option 2>&1 >/dev/null); rc=$?
+    check_exit "$prog with a bad option" 2 $rc
+    check_has "$prog: usage on stderr" "usage: $prog" "$out"
+done
+out=$("$top_builddir/mxparityd" -h 2>/dev/null); rc=$?
+check_exit "mxparityd -h" 0 $rc
+
+# The compiled-in paths come from build_paths.h, which make rewrites when
+# configure's paths change, and the programs depend on it (a -D flag would
+# not make them rebuild).
+policy_default=$(sed -n 's/^#define DEFAULT_POLICY "\(.*\)"$/\1/p' "$top_builddir/build_paths.h")
+check_has "mxparityd -h shows build_paths.h's policy" "policy file \(default $policy_default\)" \
+    "$("$top_builddir/mxparityd" -h)"
+if grep -qs 'build_paths\.h' "$top_builddir/milter/daemon/.deps/mxparityd-main.Po"; then
+    check_ok "mxparityd's main.c depends on build_paths.h"
+else
+    check_fail "milter/daemon/.deps/mxparityd-main.Po does not list build_paths.h"
+fi
+
+# A unix socket in a directory that does not exist: the daemon says which.
+out=$(timeout 60 "$top_builddir/mxparityd" -f -R -c "$work/policy.conf" -p "unix:$work/no-such-dir/m.sock" \
+    -M "$mods" -n mx1.example.com 2>&1 </dev/null); rc=$?
+check_exit "mxparityd with a missing socket directory" 1 $rc
+check_has "... names the directory" "directory $work/no-such-dir does not exist" "$out"
+
 # mxparityd as root without -u or -R: it refuses to serve, and says why.
 if [ "$(id -u)" -eq 0 ]; then
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

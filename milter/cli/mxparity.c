@@ -7,6 +7,7 @@
  * 2 usage or policy error, 3 tempfail.
  */
 #include "config.h"
+#include "build_paths.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -25,19 +26,29 @@
 
 enum { EXIT_PASS = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TEMPFAIL = 3 };
 
-/* usage - to stderr, exit 2 */
-static void __attribute__((noreturn)) usage(void)
+/* usage - to stdout and exit 0 when asked for (--help), else to stderr and exit 2 */
+static void __attribute__((noreturn)) usage(FILE *out, int status)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: mxparity check [-c POLICY] [-n HOSTNAME] [-M MODULE_DIR] [-v]\n"
 		"       mxparity scan [-c POLICY] [-n HOSTNAME] [-M MODULE_DIR] [--client-ip IP]\n"
 		"                     [--client-name NAME] [--helo NAME] [--from ADDR] [--auth "
 		"USER]\n"
 		"                     [--rcpt ADDR]... [--as-host NAME] [-o OUT] [--repeat N] "
 		"FILE...\n"
+		"       mxparity --help | --version\n"
 		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 "
 		"tempfail\n");
-	exit(EXIT_USAGE);
+	exit(status);
+}
+
+/* version - --version, to stdout */
+static void __attribute__((noreturn)) version(void)
+{
+	printf("mxparity (%s) %s\nmodule ABI %u.%u; policy %s; modules %s\n", PACKAGE_NAME,
+	       PACKAGE_VERSION, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR, DEFAULT_POLICY,
+	       MODULEDIR);
+	exit(EXIT_PASS);
 }
 
 /* load - the module directory and the policy, or exit 2 with FILE:LINE */
@@ -81,11 +92,11 @@ cmd_check(int argc, char **argv)
 		case 'n': hostname = optarg; break;
 		case 'M': module_dir = optarg; break;
 		case 'v': verbose = true; break;
-		default: usage();
+		default: usage(stderr, EXIT_USAGE);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, EXIT_USAGE);
 	mxp_host_set_checking(true);
 	pol = load(policy, hostname, module_dir);
 	mxp_policy_module_names(pol, modules, sizeof(modules));
@@ -235,13 +246,13 @@ cmd_scan(int argc, char **argv)
 		case OPT_REPEAT:
 			repeat = strtol(optarg, &end, 10);
 			if (*end != '\0' || repeat < 1 || repeat > 100000000)
-				usage();
+				usage(stderr, EXIT_USAGE);
 			break;
-		default: usage();
+		default: usage(stderr, EXIT_USAGE);
 		}
 	}
 	if (optind == argc || (out_path != NULL && (argc - optind != 1 || repeat > 1)))
-		usage();
+		usage(stderr, EXIT_USAGE);
 	if (rcpts->len == 0)
 		g_ptr_array_add(rcpts, "postmaster@example.com");
 	env.rcpts = (const char *const *)rcpts->pdata;
@@ -273,7 +284,12 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		usage();
+		usage(stderr, EXIT_USAGE);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		usage(stdout, EXIT_PASS);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)
+		version();
 	/* Module and rejection notes go to stderr; the summary lines to stdout. */
 	mxp_log_open("mxparity", true, false);
 	optind = 2;
@@ -281,5 +297,5 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc, argv);
-	usage();
+	usage(stderr, EXIT_USAGE);
 }

@@ -10,6 +10,7 @@
  * signals into requests.
  */
 #include "config.h"
+#include "build_paths.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -80,10 +81,10 @@ notify(const char *state)
 #endif
 }
 
-/* usage - to stderr, exit 2 */
-static void __attribute__((noreturn)) usage(void)
+/* usage - to stdout and exit 0 when asked for (-h, --help), else to stderr and exit 2 */
+static void __attribute__((noreturn)) usage(FILE *out, int status)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
 		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
 		"                 [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS] [-R]\n"
@@ -101,9 +102,20 @@ static void __attribute__((noreturn)) usage(void)
 		"  -T SECONDS    how long a connection may wait for the MTA's next command\n"
 		"                (default 600)\n"
 		"  -N COUNT      concurrent connections served; more get 451 4.3.2 (default 1000,\n"
-		"                0: no bound)\n",
+		"                0: no bound)\n"
+		"  -h, --help    this help\n"
+		"  --version     the version, and the module ABI modules must be built for\n",
 		DEFAULT_POLICY, DEFAULT_SOCKET, MODULEDIR);
-	exit(2);
+	exit(status);
+}
+
+/* version - --version, to stdout */
+static void __attribute__((noreturn)) version(void)
+{
+	printf("mxparityd (%s) %s\nmodule ABI %u.%u; policy %s; modules %s\n", PACKAGE_NAME,
+	       PACKAGE_VERSION, MXP_MODULE_ABI_MAJOR, MXP_MODULE_ABI_MINOR, DEFAULT_POLICY,
+	       MODULEDIR);
+	exit(0);
 }
 
 /* parse_options - argv into opts */
@@ -121,7 +133,14 @@ parse_options(int argc, char **argv, struct options *opts)
 		.milter_timeout = 600,
 		.max_connections = 1000,
 	};
-	while ((c = getopt(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:Rh")) != -1) {
+	static const struct option long_options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:Rh", long_options, NULL)) !=
+	       -1) {
 		char *end;
 
 		switch (c) {
@@ -137,28 +156,30 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'm':
 			opts->socket_mode = (mode_t)strtoul(optarg, &end, 8);
 			if (*end != '\0' || opts->socket_mode > 0777)
-				usage();
+				usage(stderr, 2);
 			break;
 		case 't':
 			opts->grace_seconds = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || opts->grace_seconds < 0)
-				usage();
+				usage(stderr, 2);
 			break;
 		case 'T':
 			opts->milter_timeout = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || opts->milter_timeout < 1)
-				usage();
+				usage(stderr, 2);
 			break;
 		case 'N':
 			opts->max_connections = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || opts->max_connections < 0)
-				usage();
+				usage(stderr, 2);
 			break;
-		default: usage();
+		case 'h': usage(stdout, 0);
+		case 'V': version();
+		default: usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 }
 
 /* die - startup failures only: say why and exit */
@@ -175,6 +196,34 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 		fprintf(stderr, "mxparityd: %s\n", msg);
 	notify("STATUS=startup failed");
 	exit(status);
+}
+
+/* check_socket_dir - a unix socket's directory must exist and be writable: say which */
+static void
+check_socket_dir(const char *socket)
+{
+	const char *path = NULL;
+	char *dir;
+	struct stat st;
+
+	if (strncmp(socket, "unix:", 5) == 0)
+		path = socket + 5;
+	else if (strncmp(socket, "local:", 6) == 0)
+		path = socket + 6;
+	else if (strchr(socket, ':') == NULL)
+		path = socket; /* libmilter takes a bare path as a unix socket */
+	if (path == NULL)
+		return;
+	dir = g_path_get_dirname(path);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		die(1,
+		    "cannot open socket %s: directory %s does not exist (the systemd unit creates "
+		    "/run/mxparity; by hand: install -d -o mxparity -g mxparity -m 0750 %s)",
+		    socket, dir, dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		die(1, "cannot open socket %s: directory %s is not writable by uid %u", socket, dir,
+		    (unsigned)geteuid());
+	g_free(dir);
 }
 
 /* own_hostname - -n, else gethostname */
@@ -514,6 +563,7 @@ main(int argc, char **argv)
 	if (smfi_settimeout(opts.milter_timeout) != MI_SUCCESS)
 		die(1, "smfi_settimeout %d failed", opts.milter_timeout);
 	mxp_callbacks_set_max(opts.max_connections);
+	check_socket_dir(opts.socket);
 	if (smfi_opensocket(true) != MI_SUCCESS)
 		die(1, "cannot open socket %s (in use, or no permission?)", opts.socket);
 	fix_socket(&opts);

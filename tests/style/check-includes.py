@@ -45,7 +45,8 @@ def main(srcdir):
             continue
         graph[rel] = []
         for inc in incs:
-            if inc == "config.h":
+            # Generated at the top of the build tree: configure's results and paths.
+            if inc in ("config.h", "build_paths.h"):
                 continue
             if layer.startswith("modules/"):
                 target = os.path.normpath(os.path.join(os.path.dirname(rel), inc))
