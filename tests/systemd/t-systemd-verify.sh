@@ -235,5 +235,27 @@ if grep -vE '^[[:space:]]*(#.*)?$|^[A-Z_][A-Z0-9_]*=' "$default_file"; then
 else
     check_ok "mxparityd.default: only comments and VAR=value lines"
 fi
+# Shell syntax, as Debian's /etc/default files are: every sample setting,
+# uncommented, is read by sh as the value systemd's EnvironmentFile= reads
+# (quotes removed; nothing that only a shell would expand).
+samples=$(sed -n 's/^#\(MXPARITYD_[A-Z]*=.*\)$/\1/p' "$default_file")
+[ -n "$samples" ] || check_fail "mxparityd.default: no sample settings found"
+while IFS= read -r line; do
+    var=${line%%=*}
+    raw=${line#*=}
+    case $raw in
+    \"*\") want=${raw#\"}; want=${want%\"} ;;
+    *) want=$raw ;;
+    esac
+    case $want in
+    *[\$\`\\\"]*) check_fail "mxparityd.default: $line: a shell would expand this, systemd would not" ;;
+    esac
+    got=$(env -i sh -c "set -eu; $line; export $var; printenv $var" 2>&1) || got="(sh: $got)"
+    if [ "$got" = "$want" ]; then
+        check_ok "mxparityd.default: sh reads $line as systemd does"
+    else
+        check_fail "mxparityd.default: sh reads $line as '$got', systemd as '$want'"
+    fi
+done <<<"$samples"
 
 check_done
