@@ -225,6 +225,41 @@ START_TEST(test_include_bounds)
 }
 END_TEST
 
+START_TEST(test_parity_breaking_mistakes)
+{
+	struct mxp_policy *pol;
+
+	/* A trusted network over a peer: its relays would skip every check. */
+	expect_error(POLICY_HEAD "trusted_networks = {\"10.0.0.0/8\",\n  \"127.0.0.0/8\"}\n", 7,
+		     "trusted_networks: 127.0.0.0/8 covers 127.0.0.2/32 of mx host "
+		     "\"mx1.example.com\"");
+	expect_error(POLICY_HEAD "trusted_networks = {\"127.0.0.3\"}\n", 6,
+		     "set trusted_networks_cover_peers = true if that is meant");
+	/* ... unless the policy says so. */
+	pol = fixture_policy(POLICY_HEAD "trusted_networks = {\"127.0.0.3\"}\n"
+					 "trusted_networks_cover_peers = true\n");
+	ck_assert(pol->trusted_covers_peers);
+	mxp_policy_unref(pol);
+	/* Two hosts with one address, or overlapping networks: the first match would win. */
+	expect_error("version = \"x\"\nmx {\n"
+		     "  host \"mx1.example.com\" { tier = primary addresses = {\"192.0.2.10\"} }\n"
+		     "  host \"mx2.example.com\" { tier = backup\n"
+		     "    addresses = {\"198.51.100.1\",\n      \"192.0.2.10\"} }\n}\n",
+		     6,
+		     "mx host \"mx2.example.com\": address 192.0.2.10/32 overlaps 192.0.2.10/32 "
+		     "of mx host \"mx1.example.com\" (line 3)");
+	expect_error(
+		"version = \"x\"\nmx {\n"
+		"  host \"mx1.example.com\" { tier = primary addresses = {\"2001:db8::/64\"} }\n"
+		"  host \"mx2.example.com\" { tier = backup addresses = {\"2001:db8::20\"} }\n}\n",
+		4, "overlaps 2001:db8::/64 of mx host \"mx1.example.com\"");
+	/* A quote left open is reported where it opened, not at the next quote. */
+	expect_error(POLICY_HEAD "module rcpt { recipients_file = \"recipients }\n"
+				 "trusted_networks = {\"10.0.0.1\"}\n",
+		     6, "unterminated string: the \" opened here is not closed on this line");
+}
+END_TEST
+
 START_TEST(test_values_and_defaults)
 {
 	struct mxp_policy *pol = fixture_policy(
@@ -271,6 +306,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_other_errors);
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_include_bounds);
+	tcase_add_test(tc, test_parity_breaking_mistakes);
 	tcase_add_test(tc, test_values_and_defaults);
 	suite_add_tcase(s, tc);
 	return s;

@@ -94,6 +94,32 @@ if [ -f "$top_builddir/milter/modules/.libs/av.so" ] && [ -f "$top_builddir/milt
     check_has "with every module" '^this host: mx1.example.com tier=primary modules=rcpt,av,spf$' "$out"
 fi
 
+# Mistakes that switch parity off, refused with FILE:LINE: a trusted network
+# over a peer, two hosts sharing an address, a resolver port out of range.
+sed 's|^trusted_networks = .*|trusted_networks = {"127.0.0.0/24"}|' "$work/policy.conf" >"$work/trusted.conf"
+out=$("$mxp" check -c "$work/trusted.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+check_exit "check refuses a trusted network over a peer" 2 $rc
+check_has "... with its line and the way out" "^$work/trusted.conf:[0-9]+: trusted_networks: 127\.0\.0\.0/24 covers 127\.0\.0\.2/32 of mx host \"mx1\.example\.com\".*trusted_networks_cover_peers = true" "$out"
+printf 'trusted_networks_cover_peers = true\n' >>"$work/trusted.conf"
+out=$("$mxp" check -c "$work/trusted.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+check_exit "... unless the policy says it is meant" 0 $rc
+sed 's|"127.0.0.3"|"127.0.0.2"|' "$work/policy.conf" >"$work/samehost.conf"
+out=$("$mxp" check -c "$work/samehost.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+check_exit "check refuses two hosts with one address" 2 $rc
+check_has "... names both" "samehost.conf:[0-9]+: mx host \"mx2\.example\.com\": address 127\.0\.0\.2/32 overlaps 127\.0\.0\.2/32 of mx host \"mx1\.example\.com\"" "$out"
+if [ -f "$top_builddir/milter/modules/.libs/spf.so" ]; then
+    ln -sf "$top_builddir/milter/modules/.libs/spf.so" "$mods/spf.so"
+    cat "$work/policy.conf" - >"$work/resolver.conf" <<'EOF2'
+module spf {
+  resolver = "127.0.0.1:99999"
+}
+EOF2
+    out=$("$mxp" check -c "$work/resolver.conf" -M "$mods" -n mx1.example.com 2>&1); rc=$?
+    check_exit "check refuses a resolver port out of range" 2 $rc
+    check_has "... at its line" "resolver.conf:[0-9]+: resolver = \"127\.0\.0\.1:99999\": port 99999 is not between 1 and 65535" "$out"
+    rm -f "$mods/spf.so"
+fi
+
 # A third-party module: install, then build testmod.c with the installed
 # header found through the installed mxparity.pc, and load it.
 if make -C "$top_builddir" install DESTDIR="$work/root" >"$work/install.log" 2>&1; then

@@ -41,7 +41,7 @@ extern "C" {
 
 /* See "Versions" above. */
 #define MXP_MODULE_ABI_MAJOR 4
-#define MXP_MODULE_ABI_MINOR 0
+#define MXP_MODULE_ABI_MINOR 1
 #define MXP_MODULE_SYMBOL "mxp_module_entry"
 
 /*
@@ -70,6 +70,8 @@ enum mxp_opt_type {
 	MXP_OPT_LIST,	/* list of strings */
 	MXP_OPT_FILE,	/* path whose contents are part of the policy digest */
 	MXP_OPT_PATH,	/* file or directory that must exist; contents not digested */
+	/* Since ABI 4.1: "system" or a forwarder ADDR, IPv4:PORT or [IPv6]:PORT. */
+	MXP_OPT_RESOLVER,
 };
 
 /* Option flags. */

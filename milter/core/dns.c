@@ -32,6 +32,7 @@
 
 #include "core/dns.h"
 #include "util/error.h"
+#include "util/resolver_addr.h"
 
 #define POLL_SLICE_MS 20
 
@@ -110,14 +111,10 @@ dns_new(const char *upstream, unsigned query_timeout_ms, char **error_r)
 		rc = ub_ctx_resolvconf(dns->ctx, NULL);
 	} else if (rc == 0) {
 		char addr[128];
-		const char *colon = strrchr(upstream, ':');
 
-		/* "127.0.0.1:5353" -> "127.0.0.1@5353"; a bare IPv6 address has no port. */
-		if (colon != NULL && strchr(upstream, ':') == colon)
-			snprintf(addr, sizeof(addr), "%.*s@%s", (int)(colon - upstream), upstream,
-				 colon + 1);
-		else
-			snprintf(addr, sizeof(addr), "%s", upstream);
+		/* "127.0.0.1:5353" -> "127.0.0.1@5353", libunbound's form. */
+		if (mxp_resolver_addr_parse(upstream, addr, sizeof(addr), error_r) < 0)
+			goto fail;
 		rc = ub_ctx_set_option(dns->ctx, "do-not-query-localhost:", "no");
 		if (rc == 0)
 			rc = ub_ctx_set_fwd(dns->ctx, addr);

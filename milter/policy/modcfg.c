@@ -11,6 +11,7 @@
 
 #include "policy/modcfg.h"
 #include "util/error.h"
+#include "util/resolver_addr.h"
 
 /* mxp_config_value_free - free one value and what it owns */
 void
@@ -135,6 +136,14 @@ mxp_config_value_from_text(enum mxp_opt_type type, const char *text, const char 
 	case MXP_OPT_STRING:
 	case MXP_OPT_FILE:
 	case MXP_OPT_PATH: v->text = g_strdup(text); break;
+	case MXP_OPT_RESOLVER: {
+		char unbound_form[128];
+
+		if (mxp_resolver_addr_parse(text, unbound_form, sizeof(unbound_form), error_r) < 0)
+			goto fail;
+		v->text = g_strdup(text);
+		break;
+	}
 	case MXP_OPT_INT:
 		errno = 0;
 		v->number = strtoll(text, &end, 10);

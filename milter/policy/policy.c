@@ -36,7 +36,9 @@ struct parse_ctx {
 	GHashTable *domain_lines;  /* domain title -> line of its closing brace */
 	unsigned char *parity_key; /* read while parsing, where the line is known */
 	size_t parity_key_len;
-	GArray *verify_keys; /* struct mxp_parity_key, of verify_key_files */
+	GArray *verify_keys;	/* struct mxp_parity_key, of verify_key_files */
+	GHashTable *addr_lines; /* mx host title -> GArray of int: the line of each address */
+	GArray *trusted_lines;	/* int: the line of each trusted network */
 };
 
 static _Thread_local struct parse_ctx *parse_ctx;
@@ -136,6 +138,41 @@ validate_tier(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 /* validate_cidr - every element of an address list, as it is parsed */
+/* free_lines - a GArray in parse_ctx->addr_lines */
+static void
+free_lines(gpointer lines)
+{
+	g_array_free(lines, TRUE);
+}
+
+/*
+ * value_line - the line "text" is written on, from libconfuse's line on:
+ * its count can trail by a line when a list goes on across lines.
+ */
+static int
+value_line(int line, const char *text)
+{
+	const char *s = parse_ctx->src->text->str;
+	char *quoted = g_strdup_printf("\"%s\"", text);
+	int at = 1, found = line;
+
+	for (; *s != '\0' && at < line; s++)
+		if (*s == '\n')
+			at++;
+	for (; *s != '\0' && at <= line + 1; at++) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+
+		if (g_strstr_len(s, (gssize)len, quoted) != NULL) {
+			found = at;
+			break;
+		}
+		s += len + (nl != NULL);
+	}
+	g_free(quoted);
+	return found;
+}
+
 static int
 validate_cidr(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -147,6 +184,28 @@ validate_cidr(cfg_t *cfg, cfg_opt_t *opt)
 	if (text != NULL && mxp_cidr_parse(text, &net, &why) < 0)
 		rc = fail_at(cfg->line, "%s: \"%s\" is not a valid address or CIDR: %s", opt->name,
 			     text, why);
+	else if (text != NULL) {
+		/* Where each one is written, for the overlap checks after parsing.  libconfuse
+		 * validates a list's last value twice: keep one line per index. */
+		GArray *lines = parse_ctx->trusted_lines;
+		guint index = cfg_opt_size(opt) - 1;
+		int line = value_line(cfg->line, text);
+
+		if (strcmp(opt->name, "trusted_networks") != 0) {
+			char *host = g_ascii_strdown(cfg_title(cfg), -1);
+
+			lines = g_hash_table_lookup(parse_ctx->addr_lines, host);
+			if (lines == NULL) {
+				lines = g_array_new(FALSE, TRUE, sizeof(int));
+				g_hash_table_insert(parse_ctx->addr_lines, host, lines);
+			} else {
+				g_free(host);
+			}
+		}
+		if (lines->len <= index)
+			g_array_set_size(lines, index + 1);
+		g_array_index(lines, int, index) = line;
+	}
 	g_free(why);
 	return rc;
 }
@@ -498,6 +557,7 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_STR("version", NULL, CFGF_NODEFAULT),
 		CFG_SEC("mx", mx_opts, CFGF_NODEFAULT),
 		CFG_STR_LIST("trusted_networks", "{}", CFGF_NONE),
+		CFG_BOOL("trusted_networks_cover_peers", cfg_false, CFGF_NONE),
 		CFG_INT("counters_interval", 10, CFGF_NONE),
 		CFG_SEC("limits", limits_opts, CFGF_NONE),
 		CFG_SEC("parity", parity_opts, CFGF_NODEFAULT),
@@ -640,6 +700,82 @@ build_hosts(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	return 0;
 }
 
+/* line_of - the recorded line of the i-th value, or fallback */
+static int
+line_of(const GArray *lines, size_t i, int fallback)
+{
+	return lines != NULL && i < lines->len && g_array_index(lines, int, i) > 0
+		       ? g_array_index(lines, int, i)
+		       : fallback;
+}
+
+/* address_line - where address a of host h is written */
+static int
+address_line(const struct mxp_mx_host *h, size_t a)
+{
+	return line_of(g_hash_table_lookup(parse_ctx->addr_lines, h->name), a, parse_ctx->mx_line);
+}
+
+/* check_host_overlaps - each address belongs to one mx host: the first match would win */
+static int
+check_host_overlaps(const struct mxp_policy *pol)
+{
+	for (size_t i = 0; i < pol->nhosts; i++)
+		for (size_t a = 0; a < pol->hosts[i].naddrs; a++)
+			for (size_t j = 0; j < i; j++)
+				for (size_t b = 0; b < pol->hosts[j].naddrs; b++) {
+					char mine[64], theirs[64];
+
+					if (!mxp_cidr_overlap(&pol->hosts[i].addrs[a],
+							      &pol->hosts[j].addrs[b]))
+						continue;
+					mxp_cidr_format(&pol->hosts[i].addrs[a], mine,
+							sizeof(mine));
+					mxp_cidr_format(&pol->hosts[j].addrs[b], theirs,
+							sizeof(theirs));
+					return fail_at(
+						address_line(&pol->hosts[i], a),
+						"mx host \"%s\": address %s overlaps %s of mx "
+						"host \"%s\" (line %d): a relay from one would "
+						"be taken for the other",
+						pol->hosts[i].name, mine, theirs,
+						pol->hosts[j].name,
+						address_line(&pol->hosts[j], b));
+				}
+	return 0;
+}
+
+/*
+ * check_trusted_peers - a trusted network that covers an mx host makes every
+ * relay from it hop=trusted: its stamp is never verified and the checks are
+ * skipped, so an unfiltered backup goes unnoticed.  Refused unless the policy
+ * says trusted_networks_cover_peers = true.
+ */
+static int
+check_trusted_peers(const struct mxp_policy *pol, bool allowed)
+{
+	if (allowed)
+		return 0;
+	for (size_t t = 0; t < pol->ntrusted; t++)
+		for (size_t i = 0; i < pol->nhosts; i++)
+			for (size_t a = 0; a < pol->hosts[i].naddrs; a++) {
+				char net[64], addr[64];
+
+				if (!mxp_cidr_overlap(&pol->trusted[t], &pol->hosts[i].addrs[a]))
+					continue;
+				mxp_cidr_format(&pol->trusted[t], net, sizeof(net));
+				mxp_cidr_format(&pol->hosts[i].addrs[a], addr, sizeof(addr));
+				return fail_at(
+					line_of(parse_ctx->trusted_lines, t, 1),
+					"trusted_networks: %s covers %s of mx host \"%s\": "
+					"relays from it would skip every check and its stamp "
+					"(hop=trusted); remove it, or set "
+					"trusted_networks_cover_peers = true if that is meant",
+					net, addr, pol->hosts[i].name);
+			}
+	return 0;
+}
+
 /* build_modules - one entry per top-level module section, in file order */
 static int
 build_modules(struct mxp_policy *pol, cfg_t *cfg)
@@ -748,6 +884,9 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	for (size_t i = 0; i < pol->ntrusted; i++)
 		mxp_cidr_parse(cfg_getnstr(cfg, "trusted_networks", (unsigned)i), &pol->trusted[i],
 			       NULL); /* validated by validate_cidr */
+	pol->trusted_covers_peers = cfg_getbool(cfg, "trusted_networks_cover_peers");
+	if (check_host_overlaps(pol) < 0 || check_trusted_peers(pol, pol->trusted_covers_peers) < 0)
+		return -1;
 	pol->counters_interval = cfg_getint(cfg, "counters_interval");
 	/* Both validated by validate_size. */
 	mxp_parse_size(cfg_getstr(limits, "max_message_size"), &pol->limits.max_message_size, NULL);
@@ -854,6 +993,8 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 	ctx.src = &src;
 	ctx.policy_dir = g_path_get_dirname(path);
 	ctx.domain_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ctx.addr_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_lines);
+	ctx.trusted_lines = g_array_new(FALSE, FALSE, sizeof(int));
 	parse_ctx = &ctx;
 	cfg = parse_policy_text(&src, module_opts);
 	if (cfg == NULL)
@@ -885,6 +1026,10 @@ out:
 	free_key_array(ctx.verify_keys);
 	if (ctx.domain_lines != NULL)
 		g_hash_table_destroy(ctx.domain_lines);
+	if (ctx.addr_lines != NULL)
+		g_hash_table_destroy(ctx.addr_lines);
+	if (ctx.trusted_lines != NULL)
+		g_array_free(ctx.trusted_lines, TRUE);
 	mxp_policy_source_free(&src);
 	return rc;
 }

@@ -60,6 +60,7 @@ struct mxp_policy {
 	const struct mxp_mx_host *self;
 	struct mxp_cidr *trusted;
 	size_t ntrusted;
+	bool trusted_covers_peers; /* trusted_networks_cover_peers: said on purpose */
 	struct mxp_limits limits;
 	long long counters_interval; /* minutes; 0 disables */
 	char *parity_key_file;	     /* as written; NULL without a parity section */

@@ -166,6 +166,9 @@ mxp_policy_digest(struct mxp_policy *pol, char **error_r)
 	}
 	g_string_append(out, "trusted_networks ");
 	append_networks(out, pol->trusted, pol->ntrusted);
+	/* Only when set, so that the digests of policies without it stay as they were. */
+	if (pol->trusted_covers_peers)
+		g_string_append(out, "trusted_networks_cover_peers true\n");
 	/* Module order is the pipeline order, so it is part of the meaning. */
 	for (size_t i = 0; i < pol->nmodules; i++) {
 		const struct mxp_config *cfg = pol->modules[i].cfg;

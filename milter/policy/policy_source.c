@@ -231,16 +231,29 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 			}
 			break;
 		case DQUOTE:
+		case SQUOTE:
+			/* No value spans lines: a quote left open is reported where it opened,
+			 * not where libconfuse would find the next quote. */
+			if (c == '\n') {
+				mxp_error_set(
+					error_r,
+					"%s:%u: unterminated string: the %c opened here is not "
+					"closed on this line",
+					path, string_line, state == DQUOTE ? '"' : '\'');
+				failed = 1;
+				continue;
+			}
+			if (state == SQUOTE) {
+				if (c == '\'')
+					state = CODE;
+				break;
+			}
 			if (c == '\\' && p[1] != '\0' && p[1] != '\n') {
 				g_string_append_c(src->text, c);
 				c = *++p;
 			} else if (c == '"') {
 				state = CODE;
 			}
-			break;
-		case SQUOTE:
-			if (c == '\'')
-				state = CODE;
 			break;
 		case LINE_COMMENT:
 			if (c != '\n')

@@ -124,3 +124,15 @@ mxp_cidr_match_any(const struct mxp_cidr *nets, size_t n, const char *addr)
 			return true;
 	return false;
 }
+
+/* mxp_cidr_overlap - the shorter prefix decides: do both agree on its bits */
+bool
+mxp_cidr_overlap(const struct mxp_cidr *a, const struct mxp_cidr *b)
+{
+	unsigned prefix = a->prefix < b->prefix ? a->prefix : b->prefix;
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (a->family != b->family || memcmp(a->addr, b->addr, full) != 0)
+		return false;
+	return rest == 0 || ((a->addr[full] ^ b->addr[full]) & (0xff00 >> rest)) == 0;
+}

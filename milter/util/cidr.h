@@ -21,5 +21,7 @@ void mxp_cidr_format(const struct mxp_cidr *net, char *buf, size_t len);
 bool mxp_cidr_match(const struct mxp_cidr *net, const char *addr);
 /* mxp_cidr_match_any - is addr in any of nets */
 bool mxp_cidr_match_any(const struct mxp_cidr *nets, size_t n, const char *addr);
+/* mxp_cidr_overlap - do the two networks share any address */
+bool mxp_cidr_overlap(const struct mxp_cidr *a, const struct mxp_cidr *b);
 
 #endif

@@ -38,9 +38,9 @@ static const char *const action_words[] = { "accept", "tag", "reject", "tempfail
 
 static const struct mxp_option spf_options[] = {
 	{ .name = "resolver",
-	  .type = MXP_OPT_STRING,
+	  .type = MXP_OPT_RESOLVER,
 	  .def = "system",
-	  .help = "\"system\" (resolv.conf) or a forwarder \"ADDR[:PORT]\"" },
+	  .help = "\"system\" (resolv.conf) or a forwarder ADDR, IPv4:PORT or [IPv6]:PORT" },
 	{ .name = "query_timeout",
 	  .type = MXP_OPT_INT,
 	  .def = "3",
