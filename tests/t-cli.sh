@@ -23,7 +23,7 @@ EOF2
 
 out=$("$mxp" check -c "$work/policy.conf" -M "$mods" -n mx2.example.com 2>&1); rc=$?
 check_exit "check accepts the policy" 0 $rc
-check_has "digest line" '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64}$' "$out"
+check_has "digest line" '^policy ok: version=itest\.1 digest=sha256:[0-9a-f]{64} key=none$' "$out"
 check_has "own tier" '^this host: mx2.example.com tier=backup modules=rcpt,testmod$' "$out"
 check_has "peers" '^peer: mx1.example.com tier=primary$' "$out"
 
@@ -92,6 +92,26 @@ if [ -f "$top_builddir/milter/modules/.libs/av.so" ] && [ -f "$top_builddir/milt
     out=$("$mxp" check -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
     check_exit "bundled policy loads" 0 $rc
     check_has "with every module" '^this host: mx1.example.com tier=primary modules=rcpt,av,spf$' "$out"
+    # The key's id, never the key: two hosts with different key files show
+    # the same digest but different ids.
+    kid1=$(printf '%s\n' "$out" | sed -n 's/^policy ok: .* key=kid:\([0-9a-f]\{16\}\)$/\1/p')
+    check_has "policy ok names the key id" '^[0-9a-f]{16}$' "$kid1"
+    hexkey=$(od -An -tx1 "$work/bundled/parity.key" | tr -d ' \n')
+    case $out in *"$hexkey"*) check_fail "the key itself is printed" ;; *) check_ok "the key itself is not printed" ;; esac
+    cp -p "$work/bundled/parity.key" "$work/bundled/parity.key.1"
+    head -c 32 /dev/urandom >"$work/bundled/parity.key"
+    out2=$("$top_builddir/mxparityd" -C -c "$work/bundled/policy.conf" -M "$top_builddir/milter/modules/.libs" -n mx1.example.com 2>&1); rc=$?
+    check_exit "mxparityd -C with another key" 0 $rc
+    check_has "mxparityd -C names the key id too" '^policy ok: version=.* host=mx1\.example\.com tier=primary key=kid:[0-9a-f]{16}$' "$out2"
+    kid2=$(printf '%s\n' "$out2" | sed -n 's/^policy ok: .* key=kid:\([0-9a-f]\{16\}\)$/\1/p')
+    digest1=$(printf '%s\n' "$out" | sed -n 's/^policy ok: .*digest=\(sha256:[0-9a-f]*\).*/\1/p')
+    digest2=$(printf '%s\n' "$out2" | sed -n 's/^policy ok: .*digest=\(sha256:[0-9a-f]*\).*/\1/p')
+    if [ "$digest1" = "$digest2" ] && [ -n "$kid2" ] && [ "$kid1" != "$kid2" ]; then
+        check_ok "another key: same digest, another key id ($kid1, $kid2)"
+    else
+        check_fail "another key: digests $digest1 $digest2, key ids '$kid1' '$kid2'"
+    fi
+    mv "$work/bundled/parity.key.1" "$work/bundled/parity.key"
 fi
 
 # Mistakes that switch parity off, refused with FILE:LINE: a trusted network

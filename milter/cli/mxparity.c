@@ -83,7 +83,7 @@ cmd_check(int argc, char **argv)
 	const char *policy = DEFAULT_POLICY, *hostname = NULL, *module_dir = MODULEDIR;
 	bool verbose = false;
 	struct mxp_policy *pol;
-	char modules[256];
+	char modules[256], keys[256];
 	int c;
 
 	while ((c = getopt(argc, argv, "c:n:M:v")) != -1) {
@@ -100,7 +100,8 @@ cmd_check(int argc, char **argv)
 	mxp_host_set_checking(true);
 	pol = load(policy, hostname, module_dir);
 	mxp_policy_module_names(pol, modules, sizeof(modules));
-	printf("policy ok: version=%s digest=sha256:%s\n", pol->version, pol->digest);
+	mxp_policy_key_ids(pol, keys, sizeof(keys));
+	printf("policy ok: version=%s digest=sha256:%s %s\n", pol->version, pol->digest, keys);
 	printf("this host: %s tier=%s modules=%s\n", pol->self->name, pol->self->tier, modules);
 	for (size_t i = 0; i < pol->nhosts; i++)
 		if (&pol->hosts[i] != pol->self)

@@ -243,12 +243,15 @@ own_hostname(const struct options *opts)
 static void
 log_policy(const struct mxp_policy *pol)
 {
-	char modules[256], details[1024];
+	char modules[256], details[1024], keys[256];
 
 	mxp_policy_module_names(pol, modules, sizeof(modules));
 	mxp_policy_module_details(pol, details, sizeof(details));
-	mxp_log(LOG_INFO, "policy loaded: version=%s digest=sha256:%s host=%s tier=%s modules=%s%s",
-		pol->version, pol->digest, pol->self->name, pol->self->tier, modules, details);
+	mxp_policy_key_ids(pol, keys, sizeof(keys));
+	mxp_log(LOG_INFO,
+		"policy loaded: version=%s digest=sha256:%s host=%s tier=%s modules=%s%s %s",
+		pol->version, pol->digest, pol->self->name, pol->self->tier, modules, details,
+		keys);
 	/* Legal, but the tiers cannot vouch for one another: say so at every load. */
 	if (pol->parity_key == NULL && pol->nhosts > 1)
 		mxp_log(LOG_WARNING,
@@ -546,8 +549,11 @@ main(int argc, char **argv)
 		die(2, "%s", err);
 	if (opts.check_only) {
 		/* For ExecStartPre/ExecReload: the same options, hostname included. */
-		printf("policy ok: version=%s digest=sha256:%s host=%s tier=%s\n", pol->version,
-		       pol->digest, pol->self->name, pol->self->tier);
+		char keys[256];
+
+		mxp_policy_key_ids(pol, keys, sizeof(keys));
+		printf("policy ok: version=%s digest=sha256:%s host=%s tier=%s %s\n", pol->version,
+		       pol->digest, pol->self->name, pol->self->tier, keys);
 		mxp_policy_unref(pol);
 		return 0;
 	}

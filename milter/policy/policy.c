@@ -1034,6 +1034,22 @@ out:
 	return rc;
 }
 
+/* mxp_policy_key_ids - "key=kid:HEX[ verify=kid:HEX,...]" or "key=none": never the key */
+void
+mxp_policy_key_ids(const struct mxp_policy *pol, char *buf, size_t len)
+{
+	size_t off;
+
+	if (pol->parity_key == NULL || pol->nparity_keys == 0) {
+		snprintf(buf, len, "key=none");
+		return;
+	}
+	off = (size_t)snprintf(buf, len, "key=kid:%s", pol->parity_keys[0].kid);
+	for (size_t i = 1; i < pol->nparity_keys && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%skid:%s", i == 1 ? " verify=" : ",",
+					pol->parity_keys[i].kid);
+}
+
 struct mxp_policy *
 mxp_policy_ref(struct mxp_policy *pol)
 {

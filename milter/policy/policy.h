@@ -97,6 +97,13 @@ void mxp_policy_module_names(const struct mxp_policy *pol, char *buf, size_t len
 /* mxp_policy_module_details - " av=..." from each module's describe() */
 void mxp_policy_module_details(const struct mxp_policy *pol, char *buf, size_t len);
 
+/*
+ * mxp_policy_key_ids - the parity keys' ids (a fingerprint: the first 8 bytes
+ * of an HMAC with the key, never the key): hosts whose ids differ cannot
+ * verify each other's stamps.
+ */
+void mxp_policy_key_ids(const struct mxp_policy *pol, char *buf, size_t len);
+
 /* mxp_policy_digest - canonical dump and hex SHA-256; policy_digest.c */
 int mxp_policy_digest(struct mxp_policy *pol, char **error_r);
 

@@ -312,7 +312,10 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 		return unfiltered(p, "bad-mac", "bad mac");
 	k = key_by_id(p->pol, p->stamp.kid);
 	if (k == NULL) {
-		snprintf(why, sizeof(why), "unknown key %s", p->stamp.kid);
+		/* Say which key we have: differing key files are the usual cause. */
+		snprintf(why, sizeof(why),
+			 "unknown key kid:%s, ours is kid:%s: the hosts' key files differ",
+			 p->stamp.kid, p->pol->parity_keys[0].kid);
 		return unfiltered(p, "unknown-key", why);
 	}
 	if (!mxp_stamp_verify(&p->stamp, k->key, k->len))
@@ -364,6 +367,14 @@ count_outcome(const char *outcome)
 		 strcmp(outcome, "recipients-differ") == 0 ||
 		 strcmp(outcome, "headers-differ") == 0)
 		mxp_counter_add(MXP_CNT_STAMP_REPLAYED, 1);
+	else if (strcmp(outcome, "no-stamp") == 0)
+		mxp_counter_add(MXP_CNT_STAMP_MISSING, 1);
+	else if (strcmp(outcome, "bad-mac") == 0)
+		mxp_counter_add(MXP_CNT_STAMP_BAD_MAC, 1);
+	else if (strcmp(outcome, "unknown-key") == 0)
+		mxp_counter_add(MXP_CNT_STAMP_UNKNOWN_KEY, 1);
+	else
+		mxp_counter_add(MXP_CNT_STAMP_OTHER, 1);
 }
 
 const struct mxp_relay *

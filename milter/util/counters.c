@@ -28,6 +28,10 @@ static const char *const counter_names[MXP_CNT_MAX] = {
 	[MXP_CNT_STAMP_STALE] = "stamp_stale",
 	[MXP_CNT_STAMP_REPLAYED] = "stamp_replayed",
 	[MXP_CNT_REFUSED_BUSY] = "refused_busy",
+	[MXP_CNT_STAMP_MISSING] = "stamp_missing",
+	[MXP_CNT_STAMP_BAD_MAC] = "stamp_bad_mac",
+	[MXP_CNT_STAMP_UNKNOWN_KEY] = "stamp_unknown_key",
+	[MXP_CNT_STAMP_OTHER] = "stamp_other",
 };
 
 void

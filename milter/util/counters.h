@@ -26,6 +26,11 @@ enum mxp_counter {
 	MXP_CNT_STAMP_STALE,	  /* a peer's stamp older than max_age */
 	MXP_CNT_STAMP_REPLAYED, /* a peer's stamp made for another sender, recipients or headers */
 	MXP_CNT_REFUSED_BUSY,	/* connections over mxparityd -N, refused at MAIL */
+	/* Why a relay was unfiltered, apart (each is also in unfiltered_relay): */
+	MXP_CNT_STAMP_MISSING,	   /* no stamp at all: the peer runs no mxparityd */
+	MXP_CNT_STAMP_BAD_MAC,	   /* a stamp that does not verify: forged or damaged */
+	MXP_CNT_STAMP_UNKNOWN_KEY, /* signed with a key we lack: the key files differ */
+	MXP_CNT_STAMP_OTHER,	   /* any other reason (other host, body, old format, ...) */
 	MXP_CNT_MAX
 };
 

@@ -34,7 +34,7 @@
 #     a. ts 6 days ago: "(stale stamp)", parity=stale, filtered again,
 #        delivered; b. ts 1 hour ahead: "(stale stamp)" as well;
 #  4. signed with a key the policy does not have (a retired one):
-#     "(unknown key KID)", parity=unknown-key, filtered again, delivered;
+#     "(unknown key kid:KID, ours is kid:OURS: ...)", parity=unknown-key, filtered again, delivered;
 #  5. a v=1 stamp (today's format at HEAD, with a correct v=1 mac) saying
 #     av=clean on EICAR: "(v=1 stamp)", parity=v1-stamp, mx1 scans it:
 #     554 5.7.1 Virus found;
@@ -382,7 +382,7 @@ replay_snap
 replay_send "$ITEST_DIR/k4.wire" k4@pass.example.org alice@example.com
 assert_swaks_reply 250
 delivered=$((delivered + 1))
-replay_assert_unfiltered "$mark" "unknown key $retired"
+replay_assert_unfiltered "$mark" "unknown key kid:$retired, ours is kid:[0-9a-f]{16}: the hosts' key files differ"
 replay_assert_summary "$mark" k4@pass.example.org ' hop=relay:mx2\.example\.com ' \
     ' spf=pass ' ' av=clean ' ' parity=unknown-key( |$)'
 replay_wait_new
@@ -440,5 +440,9 @@ tier_assert_counter relay_verified -eq 3
 tier_assert_counter drift -eq 0
 tier_assert_counter stamp_stale -eq 2
 tier_assert_counter stamp_replayed -eq 3
+tier_assert_counter stamp_unknown_key -eq 1
+tier_assert_counter stamp_other -eq 1 # the v=1 stamp
+tier_assert_counter stamp_bad_mac -eq 0
+tier_assert_counter stamp_missing -eq 0
 mxp_assert_healthy MX1 MX2
 itest_pass

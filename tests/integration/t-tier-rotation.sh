@@ -26,9 +26,10 @@
 #     capture mx2's stamp of kid(k2);
 #  8. a stamp forged with stamp.py and the retired k1 (everything else
 #     right): "parity: unfiltered relay from mx2.example.com (unknown key
-#     KID1)", parity=unknown-key, filtered again, delivered; the same forged
+#     kid:KID1, ours is kid:KID2: the hosts' key files differ)", parity=unknown-key, filtered again, delivered; the same forged
 #     with k2 verifies;
-#  9. mx1's counters: relay_verified = messages + 1, unfiltered_relay = 1,
+#  9. mx1's counters: relay_verified = messages + 1, unfiltered_relay = 1
+#     (stamp_unknown_key = 1),
 #     drift = 0.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -269,7 +270,7 @@ EOF
     sink_wait_from "f-$k@pass.example.org" 30
     assert_grep '^X-Client-Addr: 127\.0\.0\.2$' "$SINK_FILE"
 done
-wait_for_grep "parity: unfiltered relay from mx2\\.example\\.com \\(unknown key $kid1\\)" "$MX1_MLOG" 10
+wait_for_grep "parity: unfiltered relay from mx2\\.example\\.com \\(unknown key kid:$kid1, ours is kid:[0-9a-f]{16}: the hosts' key files differ\\)" "$MX1_MLOG" 10
 mxp_assert_summary "$MX1_MLOG" f-k1@pass.example.org ' hop=relay:mx2\.example\.com ' \
     ' spf=pass ' ' av=clean ' ' parity=unknown-key( |$)'
 tier_assert_scanned_by "$(sink_file_from f-k1@pass.example.org)" mx1.example.com
@@ -284,6 +285,7 @@ assert_no_grep 'parity: policy drift' "$MX1_MLOG"
 tier_counters MX1
 tier_assert_counter relay_verified -eq "$(( n + 1 ))"
 tier_assert_counter unfiltered_relay -eq 1
+tier_assert_counter stamp_unknown_key -eq 1
 tier_assert_counter drift -eq 0
 mxp_assert_healthy MX1 MX2
 itest_pass

@@ -22,7 +22,8 @@
 #  5. that stamp with its from= rewritten to a sender whose SPF allows
 #     only 127.0.0.3, on the original body: "(bad mac)", parity=bad-mac,
 #     SPF checked again for the original client: refused;
-#  6. mx1's counters: unfiltered_relay >= 5, relay_verified = drift = 0.
+#  6. mx1's counters: unfiltered_relay >= 5, the sum of its reasons
+#     (stamp_missing and stamp_bad_mac among them), relay_verified = drift = 0.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -135,6 +136,15 @@ assert_no_grep 'parity: verified stamp' "$MX1_MLOG"
 assert_no_grep 'sender non-delivery notification' "$BARE_LOG"
 tier_counters MX1
 tier_assert_counter unfiltered_relay -ge 5
+# Why, counted apart: no stamp (a peer without mxparityd) and the forged
+# stamp (bad mac) are separate counters that add up to unfiltered_relay.
+tier_assert_counter stamp_missing -ge 1
+tier_assert_counter stamp_bad_mac -ge 1
+reasons=0
+for c in stamp_missing stamp_bad_mac stamp_unknown_key stamp_stale stamp_replayed stamp_other; do
+    reasons=$(( reasons + $(tier_counter "$TIER_COUNTERS" "$c") ))
+done
+tier_assert_counter unfiltered_relay -eq "$reasons"
 tier_assert_counter relay_verified -eq 0
 tier_assert_counter drift -eq 0
 mxp_assert_healthy MX1 MX2
