@@ -319,8 +319,8 @@ run_load() {
 	case $cfg in
 	C) _itest_poll 10 _counted "$CLAM_LOG" "$clmark" "$n" 'Clean message' ||
 		itest_fail "$cfg/$load: clamav-milter logged $(count_in "$CLAM_LOG" "$clmark" 'Clean message') clean messages, want $n" "$CLAM_LOG" ;;
-	D) _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$n" ' av=clean spf=pass action=tag ' ||
-		itest_fail "$cfg/$load: mxparityd logged $(count_in "$MXP_LOG" "$mxmark" ' av=clean spf=pass action=tag ') av=clean spf=pass lines, want $n" "$MXP_LOG" ;;
+	D) _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$n" ' av=clean spf=pass action=accept ' ||
+		itest_fail "$cfg/$load: mxparityd logged $(count_in "$MXP_LOG" "$mxmark" ' av=clean spf=pass action=accept ') av=clean spf=pass lines, want $n" "$MXP_LOG" ;;
 	esac
 	# round, load, config, messages, smtp-source s, wall s, milter CPU ms per message
 	printf '%s\t%s\t%s\t%s\t%.3f\t%.3f\t%.3f\n' "$round" "$load" "$cfg" "$n" \
@@ -558,7 +558,7 @@ part_milter() {
 			*" accept=$BENCH_MILTER_MESSAGES "*" errors=0 unsent=0 "*) ;;
 			*) itest_fail "milterload against $m: not every message accepted: $out" "$ITEST_DIR/milterload.err" ;;
 			esac
-			[ "$m" != mxparityd ] || _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$BENCH_MILTER_MESSAGES" ' av=clean spf=pass action=tag ' ||
+			[ "$m" != mxparityd ] || _itest_poll 10 _counted "$MXP_LOG" "$mxmark" "$BENCH_MILTER_MESSAGES" ' av=clean spf=pass action=accept ' ||
 				itest_fail "mxparityd did not log $BENCH_MILTER_MESSAGES clean, SPF-passed messages" "$MXP_LOG"
 			say "milterload round $r $m: $(sed -E 's/.* (msgs_per_s=[^ ]+) .* (p50_ms=[^ ]+ p99_ms=[^ ]+).*/\1 \2/' <<<"$out")"
 		done

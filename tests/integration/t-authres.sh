@@ -202,7 +202,7 @@ swaks_send "${SPF_SWAKS4[@]}" --from "$from" --data "@$ITEST_DIR/forged.eml" || 
 assert_swaks_reply 250
 check_case "edge client" "$from" "$mark" \
     "Authentication-Results: mx1.example.com; spf=pass smtp.mailfrom=$from smtp.helo=client.itest.example" \
-    " client=unknown[$ip] hop=edge from=<$from> rcpts=1 " " rcpt=ok spf=pass action=tag "
+    " client=unknown[$ip] hop=edge from=<$from> rcpts=1 " " rcpt=ok spf=pass action=accept "
 
 # 2. a client in trusted_networks
 MXP_TRUSTED_NETWORKS="\"127.0.0.9/32\", \"$ip/32\"" mxp_spf_policy itest.2

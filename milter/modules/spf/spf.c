@@ -27,6 +27,9 @@ enum spf_res { R_PASS, R_FAIL, R_SOFTFAIL, R_NEUTRAL, R_NONE, R_PERMERROR, R_TEM
 
 static const char *const result_names[R_COUNT] = { "pass", "fail",	"softfail", "neutral",
 						   "none", "permerror", "temperror" };
+/* The header a tag action adds, and removes from incoming mail. */
+#define SPF_TAG_HEADER "X-SPF-Status"
+
 static const char *const action_words[] = { "accept", "tag", "reject", "tempfail", NULL };
 
 #define ACTION(id, result, dflt)                                                                   \
@@ -58,18 +61,18 @@ static const struct mxp_option spf_options[] = {
 	  .type = MXP_OPT_BOOL,
 	  .def = "false",
 	  .help = "also add a Received-SPF header" },
-	ACTION("", "pass", "tag"),
+	ACTION("", "pass", "accept"),
 	ACTION("", "fail", "reject"),
 	ACTION("", "softfail", "tag"),
-	ACTION("", "neutral", "tag"),
-	ACTION("", "none", "tag"),
+	ACTION("", "neutral", "accept"),
+	ACTION("", "none", "accept"),
 	ACTION("", "permerror", "tag"),
 	ACTION("", "temperror", "tempfail"),
-	ACTION("helo_", "pass", "tag"),
+	ACTION("helo_", "pass", "accept"),
 	ACTION("helo_", "fail", "reject"),
 	ACTION("helo_", "softfail", "tag"),
-	ACTION("helo_", "neutral", "tag"),
-	ACTION("helo_", "none", "tag"),
+	ACTION("helo_", "neutral", "accept"),
+	ACTION("helo_", "none", "accept"),
 	ACTION("helo_", "permerror", "tag"),
 	ACTION("helo_", "temperror", "tempfail"),
 	{ .name = NULL },
@@ -98,7 +101,8 @@ struct spf_message {
 	char *helo_name; /* as checked, bounded */
 	char *sender;	 /* as checked; postmaster@HELO for the null sender */
 	unsigned rejected;
-	bool tagged; /* some recipient's domain wants the message tagged */
+	bool tagged;	     /* some recipient's domain wants the message tagged */
+	char tag_status[48]; /* X-SPF-Status of a tagged message: "softfail (MAIL FROM)" */
 };
 
 static void spf_destroy(void *instance);
@@ -452,7 +456,24 @@ decide(struct mxp_event *ev, const char *rcpt)
 				    result_names[c->result]);
 		return MXP_TEMPFAIL;
 	}
-	m->tagged |= strcmp(action, "tag") == 0;
+	if (strcmp(action, "tag") == 0 && !m->tagged) {
+		m->tagged = true;
+		snprintf(m->tag_status, sizeof(m->tag_status), "%s (%s)", result_names[c->result],
+			 what);
+	}
+	return MXP_CONTINUE;
+}
+
+/*
+ * spf_header - X-SPF-Status is ours: it marks a message a tag action let
+ * through, so whatever a sender or an earlier hop wrote is removed.
+ */
+static enum mxp_verdict
+spf_header(struct mxp_event *ev, const char *name, const char *value, unsigned index)
+{
+	(void)value;
+	if (g_ascii_strcasecmp(name, SPF_TAG_HEADER) == 0)
+		ev->host->remove_header(ev->result, name, index);
 	return MXP_CONTINUE;
 }
 
@@ -545,7 +566,11 @@ spf_eom(struct mxp_event *ev)
 	ev->host->add_finding(ev->result, "spf", 0, "%s", result_names[m->mailfrom.result]);
 	if (v != MXP_CONTINUE)
 		return v;
-	return m->tagged ? MXP_TAG : MXP_CONTINUE;
+	if (!m->tagged)
+		return MXP_CONTINUE;
+	/* A tag marks the message; Authentication-Results alone is information. */
+	ev->host->add_header(ev->result, SPF_TAG_HEADER, m->tag_status);
+	return MXP_TAG;
 }
 
 static const struct mxp_module spf_module = {
@@ -559,6 +584,7 @@ static const struct mxp_module spf_module = {
 	.msg_end = spf_msg_end,
 	.mail = spf_mail,
 	.rcpt = spf_rcpt,
+	.header = spf_header,
 	.eom = spf_eom,
 };
 

@@ -6,7 +6,9 @@
 #     "Authentication-Results: mx1.example.com; spf=pass smtp.mailfrom=...";
 #  2. fail without exp=: 550 5.7.23 at RCPT with the default explanation
 #     "%{d} does not allow %{i} to send mail for %{s}"; nothing delivered;
-#  3. softfail (~all): 250, AR says spf=softfail, the summary action=tag;
+#  3. softfail (~all): 250, AR says spf=softfail, the summary action=tag,
+#     "X-SPF-Status: softfail (MAIL FROM)" (a forged one removed); a pass
+#     is action=accept, with no X-SPF-Status;
 #  4. the null sender is checked as postmaster@HELO (pass and fail);
 #  5. forged Authentication-Results of mx1/mx2.example.com (any host of the
 #     MX map, any case, folded or not) are removed, a third party's is kept;
@@ -69,9 +71,11 @@ f=$(sink_file_from a@pass.example.net)
 ar_check "$f" pass a@pass.example.net client.itest.example
 sum=$(mxp_wait_summary_from a@pass.example.net)
 case $sum in
-    *"client=unknown[$ip] hop=edge from=<a@pass.example.net> rcpts=1 "*" spf=pass action=tag "*) ;;
+    *"client=unknown[$ip] hop=edge from=<a@pass.example.net> rcpts=1 "*" spf=pass action=accept "*) ;;
     *) itest_fail "pass: unexpected summary '$sum'" "$MXP_LOG" ;;
 esac
+# Authentication-Results is information, not a tag: no X-SPF-Status.
+assert_no_grep '^X-SPF-Status:' "$f"
 
 # 2. fail: 550 5.7.23 at RCPT, the default explanation
 mxp_spf_send --from c@noexp.example.net --header "Subject: spf fail noexp"
@@ -81,8 +85,8 @@ assert_swaks_reply "550 5.7.23 SPF MAIL FROM check failed: noexp.example.net doe
 wait_for_grep "reject: RCPT from unknown\[$ipre\]: 550 5\.7\.23 SPF MAIL FROM check failed: noexp\.example\.net does not allow $ipre to send mail for c@noexp\.example\.net; from=<c@noexp\.example\.net> to=<recipient@example\.net> hop=edge" "$MXP_LOG" 10
 wait_for_grep "milter-reject: RCPT from [^ ]+\[$ipre\]: 550 5\.7\.23 SPF MAIL FROM check failed: .*from=<c@noexp\.example\.net>" "$PF_LOG" 10
 
-# 3. softfail: accepted and tagged
-mxp_spf_send --from d@soft.example.net --header "Subject: spf softfail"
+# 3. softfail: accepted and tagged (X-SPF-Status), a forged tag header removed
+mxp_spf_send --from d@soft.example.net --header "Subject: spf softfail" --add-header "X-SPF-Status: pass (forged)"
 assert_swaks_reply 250
 delivered=$((delivered + 1))
 sink_wait_count "$delivered" 30
@@ -92,6 +96,9 @@ case $sum in
     *" rcpt=ok spf=softfail action=tag "*) ;;
     *) itest_fail "softfail: unexpected summary '$sum'" "$MXP_LOG" ;;
 esac
+f=$(sink_file_from d@soft.example.net)
+[ "$(grep -c '^X-SPF-Status:' "$f")" -eq 1 ] || itest_fail "softfail: want one X-SPF-Status" "$f"
+assert_grep '^X-SPF-Status: softfail \(MAIL FROM\)$' "$f"
 
 # 4. the null sender: postmaster@HELO
 mxp_spf_send --from "<>" --helo helo.example.net --header "Subject: spf null sender"
@@ -103,7 +110,7 @@ f=$(sink_file_from "")
 ar_check "$f" pass postmaster@helo.example.net helo.example.net
 sum=$(mxp_wait_summary_from "")
 case $sum in
-    *" spf=pass action=tag "*) ;;
+    *" spf=pass action=accept "*) ;;
     *) itest_fail "null sender: unexpected summary '$sum'" "$MXP_LOG" ;;
 esac
 mxp_spf_send --from "<>" --helo badhelo.example.net --header "Subject: spf null sender fail"

@@ -64,7 +64,7 @@ header_lines "$f" Authentication-Results \
     || itest_fail "no spf=pass Authentication-Results" "$f" 40
 sum=$(mxp_wait_summary_from a@v6pass.example.net)
 case $sum in
-    *"client=unknown[$ip6] hop=edge from=<a@v6pass.example.net> rcpts=1 "*" spf=pass action=tag "*) ;;
+    *"client=unknown[$ip6] hop=edge from=<a@v6pass.example.net> rcpts=1 "*" spf=pass action=accept "*) ;;
     *) itest_fail "unexpected summary '$sum'" "$MXP_LOG" ;;
 esac
 assert_grep 'connect from [^ ]+\[::1\]' "$PF_LOG"
