@@ -22,6 +22,7 @@
 #include "policy/modreg.h"
 #include "policy/policy.h"
 #include "cli/scan.h"
+#include "cli/status.h"
 #include "util/verdict.h"
 
 enum { EXIT_PASS = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_TEMPFAIL = 3 };
@@ -36,6 +37,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 		"USER]\n"
 		"                     [--rcpt ADDR]... [--as-host NAME] [-o OUT] [--repeat N] "
 		"FILE...\n"
+		"       mxparity status [-S CONTROL_SOCKET] [--prometheus]\n"
 		"       mxparity --help | --version\n"
 		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 "
 		"tempfail\n");
@@ -298,5 +300,7 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc, argv);
+	if (strcmp(argv[1], "status") == 0)
+		return mxp_cli_status(argc, argv);
 	usage(stderr, EXIT_USAGE);
 }

@@ -37,6 +37,8 @@
 #endif
 
 #include "daemon/callbacks.h"
+#include "daemon/control.h"
+#include "daemon/status.h"
 #include "util/counters.h"
 #include "core/host.h"
 #include "util/log.h"
@@ -51,6 +53,8 @@ struct options {
 	const char *hostname;
 	const char *module_dir;
 	const char *socket_group;
+	const char *control_socket; /* -S: mxparity status asks here; "none" for no socket */
+	bool control_socket_given;
 	mode_t socket_mode;
 	int grace_seconds;
 	int milter_timeout;  /* seconds libmilter waits for the MTA's next command */
@@ -86,8 +90,9 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 {
 	fprintf(out,
 		"usage: mxparityd [-fC] [-c POLICY] [-p SOCKET] [-u USER[:GROUP]] [-n HOSTNAME]\n"
-		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-t GRACE]\n"
-		"                 [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS] [-R]\n"
+		"                 [-M MODULE_DIR] [-m SOCKET_MODE] [-g SOCKET_GROUP] [-S "
+		"CONTROL_SOCKET]\n"
+		"                 [-t GRACE] [-T MILTER_TIMEOUT] [-N MAX_CONNECTIONS] [-R]\n"
 		"  -c POLICY     policy file (default %s)\n"
 		"  -p SOCKET     unix:PATH or inet:PORT@ADDR (default %s)\n"
 		"  -f            log to stderr as well as syslog (the daemon never forks)\n"
@@ -98,6 +103,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 		"  -M DIR        module directory (default %s)\n"
 		"  -m MODE       octal mode of a unix socket (default 0660)\n"
 		"  -g GROUP      group of a unix socket\n"
+		"  -S PATH       control socket for mxparity status (default %s; none: no socket)\n"
 		"  -t SECONDS    how long SIGTERM waits for open transactions (default 30)\n"
 		"  -T SECONDS    how long a connection may wait for the MTA's next command\n"
 		"                (default 600)\n"
@@ -105,7 +111,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 		"                0: no bound)\n"
 		"  -h, --help    this help\n"
 		"  --version     the version, and the module ABI modules must be built for\n",
-		DEFAULT_POLICY, DEFAULT_SOCKET, MODULEDIR);
+		DEFAULT_POLICY, DEFAULT_SOCKET, MODULEDIR, DEFAULT_CONTROL_SOCKET);
 	exit(status);
 }
 
@@ -128,6 +134,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		.policy = DEFAULT_POLICY,
 		.socket = DEFAULT_SOCKET,
 		.module_dir = MODULEDIR,
+		.control_socket = DEFAULT_CONTROL_SOCKET,
 		.socket_mode = 0660,
 		.grace_seconds = 30,
 		.milter_timeout = 600,
@@ -139,7 +146,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ NULL, 0, NULL, 0 },
 	};
 
-	while ((c = getopt_long(argc, argv, "c:p:fCu:n:M:m:g:t:T:N:Rh", long_options, NULL)) !=
+	while ((c = getopt_long(argc, argv, "c:p:fCu:n:M:m:g:S:t:T:N:Rh", long_options, NULL)) !=
 	       -1) {
 		char *end;
 
@@ -153,6 +160,10 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'n': opts->hostname = optarg; break;
 		case 'M': opts->module_dir = optarg; break;
 		case 'g': opts->socket_group = optarg; break;
+		case 'S':
+			opts->control_socket = optarg;
+			opts->control_socket_given = true;
+			break;
 		case 'm':
 			opts->socket_mode = (mode_t)strtoul(optarg, &end, 8);
 			if (*end != '\0' || opts->socket_mode > 0777)
@@ -385,10 +396,12 @@ reload(const struct options *opts)
 		mxp_log(LOG_ERR,
 			"policy reload refused: %s; still serving version=%s digest=sha256:%s", err,
 			old->version, old->digest);
+		mxp_status_reload_failed(err);
 		mxp_policy_unref(old);
 		g_free(err);
 	} else {
 		mxp_policy_install(pol);
+		mxp_status_policy_loaded(true);
 		log_policy(pol);
 	}
 	notify("READY=1");
@@ -398,7 +411,7 @@ reload(const struct options *opts)
 static void
 log_counters(time_t *last)
 {
-	char line[512];
+	char line[1024];
 
 	mxp_counters_format(line, sizeof(line));
 	mxp_log(LOG_INFO, "%s", line);
@@ -528,6 +541,54 @@ control_thread(void *arg)
 	}
 }
 
+/* control_group - the group the daemon runs as after -u, for the control socket; -1 to keep */
+static long
+control_group(const struct options *opts)
+{
+	char *user, *colon;
+	long gid = -1;
+
+	if (opts->user == NULL)
+		return -1; /* the daemon's own group already (systemd's User=/Group=) */
+	user = g_strdup(opts->user);
+	colon = strchr(user, ':');
+	if (colon != NULL) {
+		struct group *gr;
+
+		*colon = '\0';
+		gr = getgrnam(colon + 1);
+		gid = gr != NULL ? (long)gr->gr_gid : -1;
+	} else {
+		struct passwd *pw = getpwnam(user);
+
+		gid = pw != NULL ? (long)pw->pw_gid : -1;
+	}
+	g_free(user);
+	return gid;
+}
+
+/*
+ * open_control - the control socket, before privileges are dropped.  One
+ * given with -S must open; the default one may be missing (a daemon started
+ * by hand with no /run/mxparity), which only costs mxparity status.
+ */
+static int
+open_control(const struct options *opts)
+{
+	char *err = NULL;
+	int fd;
+
+	if (strcmp(opts->control_socket, "none") == 0)
+		return -1;
+	fd = mxp_control_open(opts->control_socket, control_group(opts), &err);
+	if (fd < 0 && opts->control_socket_given)
+		die(1, "%s", err);
+	if (fd < 0)
+		mxp_log(LOG_WARNING, "%s: mxparity status will not answer (give -S PATH)", err);
+	g_free(err);
+	return fd;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -536,6 +597,7 @@ main(int argc, char **argv)
 	char *err = NULL; /* startup only: die() reports it and exits */
 	pthread_t control;
 	sigset_t sigs;
+	int control_fd;
 
 	parse_options(argc, argv, &opts);
 	mxp_log_open("mxparityd", opts.foreground, !opts.check_only);
@@ -558,6 +620,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	mxp_policy_install(pol);
+	mxp_status_started(opts.policy);
+	mxp_status_policy_loaded(false);
 
 	umask(0077);
 	if (smfi_setconn((char *)opts.socket) != MI_SUCCESS)
@@ -574,6 +638,7 @@ main(int argc, char **argv)
 		die(1, "cannot open socket %s (in use, or no permission?)", opts.socket);
 	fix_socket(&opts);
 	nodelay_listener();
+	control_fd = open_control(&opts);
 	if (opts.user != NULL)
 		drop_privileges(opts.user);
 	/* A filter of hostile input does not serve as root by accident. */
@@ -583,7 +648,8 @@ main(int argc, char **argv)
 
 	block_signals(&sigs);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0 ||
-	    pthread_create(&control, NULL, control_thread, &opts) != 0)
+	    pthread_create(&control, NULL, control_thread, &opts) != 0 ||
+	    (control_fd >= 0 && mxp_control_start(control_fd) < 0))
 		die(1, "cannot start threads");
 
 	log_policy(pol);
@@ -609,6 +675,7 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_join(control, NULL);
+	mxp_control_stop();
 	/* Module instances (the av engine, its watcher) go only when no session can use them. */
 	if (atomic_load(&milter_finished) && mxp_callbacks_active() == 0)
 		mxp_policy_install(NULL);

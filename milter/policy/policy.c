@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <confuse.h>
 #include <glib.h>
 
+#include "util/digest.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "policy/modcfg.h"
@@ -921,6 +923,56 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	return build_domains(pol, cfg);
 }
 
+/* file_sha256 - the SHA-256 of a regular file of at most 1 MB (what a policy file may be) */
+static bool
+file_sha256(const char *path, char *hex)
+{
+	struct stat st;
+	gchar *contents = NULL;
+	gsize len = 0;
+	bool ok;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024 ||
+	    !g_file_get_contents(path, &contents, &len, NULL))
+		return false;
+	ok = mxp_sha256_hex(contents, len, hex);
+	g_free(contents);
+	return ok;
+}
+
+/* record_sources - the files read for this policy, to tell later whether they changed */
+static void
+record_sources(struct mxp_policy *pol, const struct mxp_policy_source *src)
+{
+	pol->nsources = src->files->len;
+	pol->source_files = g_new0(char *, pol->nsources);
+	pol->source_sha256 = g_malloc0_n(pol->nsources + 1, sizeof(*pol->source_sha256));
+	for (size_t i = 0; i < pol->nsources; i++) {
+		pol->source_files[i] = g_strdup(g_ptr_array_index(src->files, i));
+		if (!file_sha256(pol->source_files[i], pol->source_sha256[i]))
+			pol->source_sha256[i][0] = '\0';
+	}
+}
+
+int
+mxp_policy_sources_changed(const struct mxp_policy *pol, char *what, size_t len)
+{
+	snprintf(what, len, "same");
+	for (size_t i = 0; i < pol->nsources; i++) {
+		char now[65];
+
+		if (!file_sha256(pol->source_files[i], now)) {
+			snprintf(what, len, "changed: %s cannot be read", pol->source_files[i]);
+			return 1;
+		}
+		if (strcmp(now, pol->source_sha256[i]) != 0) {
+			snprintf(what, len, "changed: %s", pol->source_files[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* init_modules - instances for this snapshot; any failure refuses it */
 static int
 init_modules(struct mxp_policy *pol, char **error_r)
@@ -967,6 +1019,10 @@ policy_free(struct mxp_policy *pol)
 	g_free(pol->version);
 	g_free(pol->canonical);
 	g_free(pol->path);
+	for (size_t i = 0; i < pol->nsources; i++)
+		g_free(pol->source_files[i]);
+	g_free(pol->source_files);
+	g_free(pol->source_sha256);
 	g_free(pol);
 }
 
@@ -1008,6 +1064,7 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 		goto out;
 	if (init_modules(pol, &why) < 0)
 		goto out;
+	record_sources(pol, &src);
 	*pol_r = pol;
 	pol = NULL;
 	rc = 0;

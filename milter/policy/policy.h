@@ -72,6 +72,10 @@ struct mxp_policy {
 	long long parity_max_age; /* seconds a stamp stays valid */
 	struct mxp_policy_module *modules;
 	size_t nmodules;
+	/* The policy file and the files it includes, with their SHA-256 when loaded. */
+	char **source_files;
+	char (*source_sha256)[65];
+	size_t nsources;
 };
 
 /*
@@ -103,6 +107,13 @@ void mxp_policy_module_details(const struct mxp_policy *pol, char *buf, size_t l
  * verify each other's stamps.
  */
 void mxp_policy_key_ids(const struct mxp_policy *pol, char *buf, size_t len);
+
+/*
+ * mxp_policy_sources_changed - whether the policy file or a file it includes
+ * now differs from what was loaded: 0 the same, 1 changed (what names the
+ * first file and how).
+ */
+int mxp_policy_sources_changed(const struct mxp_policy *pol, char *what, size_t len);
 
 /* mxp_policy_digest - canonical dump and hex SHA-256; policy_digest.c */
 int mxp_policy_digest(struct mxp_policy *pol, char **error_r);

@@ -47,8 +47,10 @@ mxp_daemon() {
     mark=$(itest_mark "$log")
     # -R: the tests run their daemons as root on purpose (most ports and files are theirs).
     # MXP_LAUNCH (an array, e.g. env FAKETIME=... LD_PRELOAD=...) runs the daemon under a wrapper.
+    # -S none: no control socket unless the test gives -S PATH (t-status.sh), so that
+    # daemons never meet on the default one in /run/mxparity.
     ${MXP_LAUNCH[@]+"${MXP_LAUNCH[@]}"} "$MXPARITYD" -f -c "$policy" -p "inet:$port@127.0.0.1" -M "$MXP_MODDIR" \
-        -n "$host" -t 5 -R "$@" >>"$log" 2>&1 </dev/null &
+        -n "$host" -t 5 -R -S none "$@" >>"$log" 2>&1 </dev/null &
     printf -v "$port_var" '%s' "$port"
     printf -v "$pid_var" '%s' "$!"
     printf -v "$log_var" '%s' "$log"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-milter-socket.sh - the way a package runs it: a unix socket opened as
 # root with the group and mode Postfix needs, privileges dropped to an
-# unprivileged user, and Postfix (running as user postfix) talking to it.
+# unprivileged user, and Postfix (running as user postfix) talking to it;
+# the control socket handed to the daemon's group, and mxparity status.
 # Then SIGTERM in the middle of a transaction: the transaction finishes, a
 # session opened meanwhile is refused with 451 4.3.2,
 # then the daemon exits.
@@ -21,8 +22,9 @@ chmod 0755 "$ITEST_DIR"
 sock=$ITEST_DIR/mxparityd.sock
 mxp_modules
 MXP_LOG=$ITEST_DIR/mxparityd.log
+ctl=$ITEST_DIR/ctl
 "$MXPARITYD" -f -c "$MXP_POLICY" -p "unix:$sock" -M "$MXP_MODDIR" -n mx1.example.com \
-    -u nobody -g postfix -m 0660 -t 20 >>"$MXP_LOG" 2>&1 </dev/null &
+    -u nobody -g postfix -m 0660 -t 20 -S "$ctl" >>"$MXP_LOG" 2>&1 </dev/null &
 MXP_PID=$!
 itest_track_pid "$MXP_PID"
 itest_track_log "$MXP_LOG"
@@ -34,6 +36,13 @@ user=$(ps -o user= -p "$MXP_PID" | tr -d ' ')
 [ "$user" = nobody ] || itest_fail "daemon runs as '$user', want nobody"
 itest_log "ok: daemon runs as $user"
 assert_grep 'serving on unix:.* as uid [1-9][0-9]*' "$MXP_LOG"
+# The control socket: opened as root, handed to the group the daemon drops to.
+want_group=$(id -gn nobody)
+[ "$(stat -c '%a %G' "$ctl")" = "660 $want_group" ] \
+    || itest_fail "control socket is $(stat -c '%a %U:%G' "$ctl"), want 660 group $want_group"
+"$top_builddir/mxparity" status -S "$ctl" | grep -qx "pid=$MXP_PID" \
+    || itest_fail "mxparity status does not answer after the privilege drop"
+itest_log "ok: control socket $(stat -c '%a %U:%G' "$ctl"), status answers"
 
 sink_start
 pf_start "unix:$sock"

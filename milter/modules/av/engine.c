@@ -41,6 +41,7 @@ struct av_slot {
 	struct cl_engine *engine; /* current, or NULL */
 	unsigned sigs;		  /* signatures in the current engine */
 	unsigned db_version;
+	time_t db_time; /* when the daily database was built, 0 when unknown */
 	unsigned generation;
 	unsigned scanning;
 	bool reload_requested, stopping;
@@ -243,6 +244,7 @@ swap_in(struct av_slot *slot, struct cl_engine *engine, unsigned sigs, unsigned 
 	slot->engine = engine;
 	slot->sigs = sigs;
 	slot->db_version = version;
+	slot->db_time = (time_t)cl_engine_get_num(engine, CL_ENGINE_DB_TIME, NULL);
 	slot->generation++;
 	pthread_mutex_unlock(&slot->lock);
 	if (old != NULL)
@@ -482,8 +484,14 @@ av_slot_release(struct av_slot *slot, struct cl_engine *engine)
 void
 av_slot_describe(struct av_slot *slot, char *buf, size_t len)
 {
+	char built[32] = "";
+	struct tm tm;
+
 	pthread_mutex_lock(&slot->lock);
-	snprintf(buf, len, "av=clamav-%s/db-%u/sigs-%u%s", cl_retver(), slot->db_version,
+	/* The database's build time, so its age shows (the test database has none). */
+	if (slot->db_time > 0 && gmtime_r(&slot->db_time, &tm) != NULL)
+		strftime(built, sizeof(built), "@%Y-%m-%dT%H:%MZ", &tm);
+	snprintf(buf, len, "av=clamav-%s/db-%u%s/sigs-%u%s", cl_retver(), slot->db_version, built,
 		 slot->sigs, slot->engine == NULL ? "/no-engine" : "");
 	pthread_mutex_unlock(&slot->lock);
 }

@@ -573,6 +573,15 @@ spf_eom(struct mxp_event *ev)
 	return MXP_TAG;
 }
 
+/* spf_describe - the resolver the checks go to, for the policy loaded: line and status */
+static void
+spf_describe(void *instance, char *buf, size_t len)
+{
+	const struct spf_instance *inst = instance;
+
+	snprintf(buf, len, "spf=resolver:%s", inst->host->cfg_string(inst->cfg, "resolver"));
+}
+
 static const struct mxp_module spf_module = {
 	MXP_MODULE_ABI_VERSION,
 	.name = "spf",
@@ -580,6 +589,7 @@ static const struct mxp_module spf_module = {
 	.options = spf_options,
 	.init = spf_init,
 	.destroy = spf_destroy,
+	.describe = spf_describe,
 	.msg_begin = spf_msg_begin,
 	.msg_end = spf_msg_end,
 	.mail = spf_mail,
