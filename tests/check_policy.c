@@ -112,6 +112,9 @@ START_TEST(test_other_errors)
 		     "{\"10.0.0.1\"} }\n}\n",
 		     3, "tier is required");
 	expect_error(POLICY_HEAD "module nosuch {\n}\n", 7, "unknown module \"nosuch\"");
+	/* With options too: the module is missing, not the option (av without its package). */
+	expect_error(POLICY_HEAD "module nosuch {\n  database = \"/var/lib/clamav\"\n}\n", 7,
+		     "unknown module \"nosuch\" (installed in ");
 	expect_error(POLICY_HEAD
 		     "domain \"example.org\" {\n  module rcpt { on_unknown = tempfail }\n}\n",
 		     8, "module rcpt is not enabled at the top level");

@@ -66,6 +66,8 @@ record_error(int line, const char *fmt, va_list ap)
 
 static int fail_at(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static const struct mxp_module *module_entry(cfg_t *cfg, const char *title);
+
 /* confuse_error - libconfuse's error hook, with its terser messages reworded */
 static void confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
@@ -84,6 +86,11 @@ confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 			fail_at(line, "section \"%s\" is listed twice", title);
 		return;
 	}
+	/* An option of a module that is not installed: say that, not "no such option". */
+	if (strcmp(fmt, "no such option '%s'") == 0 && cfg != NULL && cfg->name != NULL &&
+	    strcmp(cfg->name, "module") == 0 && cfg_title(cfg) != NULL &&
+	    module_entry(cfg, cfg_title(cfg)) == NULL)
+		return;
 	record_error(line, fmt, ap);
 }
 
