@@ -21,6 +21,7 @@
 #include "util/log.h"
 #include "policy/modreg.h"
 #include "policy/policy.h"
+#include "cli/audit.h"
 #include "cli/scan.h"
 #include "cli/status.h"
 #include "util/verdict.h"
@@ -38,6 +39,9 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 		"                     [--rcpt ADDR]... [--as-host NAME] [-o OUT] [--repeat N] "
 		"FILE...\n"
 		"       mxparity status [-S CONTROL_SOCKET] [--prometheus]\n"
+		"       mxparity audit [-c POLICY] [-M MODULE_DIR] [--no-policy] [--resolver "
+		"ADDR]\n"
+		"                      [--json] DOMAIN\n"
 		"       mxparity --help | --version\n"
 		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 "
 		"tempfail\n");
@@ -302,5 +306,7 @@ main(int argc, char **argv)
 		return cmd_scan(argc, argv);
 	if (strcmp(argv[1], "status") == 0)
 		return mxp_cli_status(argc, argv);
+	if (strcmp(argv[1], "audit") == 0)
+		return mxp_cli_audit(argc, argv);
 	usage(stderr, EXIT_USAGE);
 }

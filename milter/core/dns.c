@@ -118,6 +118,10 @@ dns_new(const char *upstream, unsigned query_timeout_ms, char **error_r)
 		rc = ub_ctx_set_option(dns->ctx, "do-not-query-localhost:", "no");
 		if (rc == 0)
 			rc = ub_ctx_set_fwd(dns->ctx, addr);
+		/* A forwarder answers everything, loopback's reverse zone too, which libunbound
+		 * would otherwise answer itself (RFC 6303).  Last: it finalizes the settings. */
+		if (rc == 0)
+			rc = ub_ctx_zone_remove(dns->ctx, "127.in-addr.arpa.");
 	}
 	if (rc != 0) {
 		mxp_error_set(error_r, "resolver %s: %s", upstream, ub_strerror(rc));
