@@ -250,7 +250,13 @@ START_TEST(test_parity_breaking_mistakes)
 		     "    addresses = {\"198.51.100.1\",\n      \"192.0.2.10\"} }\n}\n",
 		     6,
 		     "mx host \"mx2.example.com\": address 192.0.2.10/32 overlaps 192.0.2.10/32 "
-		     "of mx host \"mx1.example.com\" (line 3)");
+		     "of mx host \"mx1.example.com\" (");
+	/* The other host's place as FILE:LINE, which may be in another file. */
+	expect_error(
+		"version = \"x\"\nmx {\n"
+		"  host \"mx1.example.com\" { tier = primary addresses = {\"192.0.2.10\"} }\n"
+		"  host \"mx2.example.com\" { tier = backup addresses = {\"192.0.2.10\"} }\n}\n",
+		4, "policy.conf:3): a relay from one would be taken for the other");
 	expect_error(
 		"version = \"x\"\nmx {\n"
 		"  host \"mx1.example.com\" { tier = primary addresses = {\"2001:db8::/64\"} }\n"

@@ -43,14 +43,17 @@ ask(const char *path, const char *request, char *why, size_t whylen)
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	/* Before connect: a unix connect to a full backlog waits up to the send timeout. */
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		snprintf(why, whylen, "cannot reach mxparityd at %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (send(fd, request, strlen(request), MSG_NOSIGNAL) != (ssize_t)strlen(request)) {
 		snprintf(why, whylen, "%s: cannot send the request: %s", path, strerror(errno));
 		close(fd);
@@ -191,10 +194,14 @@ mxp_cli_status(int argc, char **argv)
 	answer = ask(path, "status\n", why, sizeof(why));
 	if (answer == NULL) {
 		fprintf(stderr, "mxparity: %s\n", why);
-		if (as_prometheus)
+		/* For the textfile collector a complete answer is mxparity_up 0: exit 0, so
+		 * that "... > FILE.tmp && mv FILE.tmp FILE" replaces a stale mxparity_up 1. */
+		if (as_prometheus) {
 			printf("# HELP mxparity_up 1 when mxparityd answered on its control "
 			       "socket\n"
 			       "# TYPE mxparity_up gauge\nmxparity_up 0\n");
+			return EXIT_OK;
+		}
 		return EXIT_UNREACHABLE;
 	}
 	if (as_prometheus)

@@ -40,6 +40,7 @@ static char *socket_path;
 static pthread_t thread;
 static bool thread_started;
 static atomic_bool stopping;
+static bool atexit_set;
 
 /* fill_addr - a sockaddr_un for path, or -1 when it is too long */
 static int
@@ -65,11 +66,21 @@ live_socket(const struct sockaddr_un *sun)
 	return live;
 }
 
+/* remove_socket - at exit: the socket file, unless mxp_control_stop did so */
+static void
+remove_socket(void)
+{
+	if (socket_path != NULL)
+		unlink(socket_path);
+}
+
 int
 mxp_control_open(const char *path, long gid, char **error_r)
 {
 	struct sockaddr_un sun;
 	struct stat st;
+	mode_t old_mask;
+	bool bound;
 	int fd;
 
 	if (fill_addr(&sun, path) < 0) {
@@ -90,16 +101,33 @@ mxp_control_open(const char *path, long gid, char **error_r)
 		unlink(path); /* left by a daemon that did not stop cleanly */
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ||
-	    chmod(path, 0660) < 0 || (gid >= 0 && chown(path, (uid_t)-1, (gid_t)gid) < 0)) {
+	if (fd < 0) {
 		mxp_error_set(error_r, "control socket %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		return -1;
+	}
+	/*
+	 * bind makes the file 0660 itself, and the group is set without following
+	 * a link: this runs as root, in a directory its user may write, where a
+	 * name given to chmod could have been swapped for a link in between.
+	 */
+	old_mask = umask(0117);
+	bound = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	umask(old_mask);
+	if (!bound || listen(fd, 16) < 0 ||
+	    (gid >= 0 &&
+	     fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)) {
+		mxp_error_set(error_r, "control socket %s: %s", path, strerror(errno));
+		if (bound)
+			unlink(path);
+		close(fd);
 		return -1;
 	}
 	listen_fd = fd;
 	g_free(socket_path);
 	socket_path = g_strdup(path);
+	/* A startup that fails after this (die) leaves no socket behind. */
+	if (!atexit_set && atexit(remove_socket) == 0)
+		atexit_set = true;
 	return fd;
 }
 
@@ -135,6 +163,16 @@ answer(int fd, const char *req)
 
 		send_all(fd, unknown, sizeof(unknown) - 1);
 	}
+}
+
+/* now_s - seconds on the monotonic clock: deadlines must not move with the wall clock */
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
 }
 
 /* One client: what it has sent so far, and until when it may take. */
@@ -182,17 +220,26 @@ client_read(struct client *c)
 	}
 }
 
-/* client_accept - a new connection into a free slot, or turned away */
-static void
+/*
+ * client_accept - a new connection into a free slot, or turned away; 1 when
+ * out of descriptors, so that the caller leaves the listener alone a while
+ * instead of spinning on a connection it cannot take.
+ */
+static int
 client_accept(struct client *clients)
 {
+	static time_t last_warned;
 	struct timeval tv = { CONTROL_TIMEOUT_S, 0 };
 	int fd = accept(listen_fd, NULL, NULL);
 
 	if (fd < 0) {
-		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+		if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+			return 0;
+		if (now_s() - last_warned >= 60) {
 			mxp_log(LOG_WARNING, "control socket: accept: %s", strerror(errno));
-		return;
+			last_warned = now_s();
+		}
+		return 1;
 	}
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	/* Bounds the answer's writes; the reads never block (MSG_DONTWAIT). */
@@ -201,11 +248,12 @@ client_accept(struct client *clients)
 		if (clients[i].fd < 0) {
 			clients[i].fd = fd;
 			clients[i].got = 0;
-			clients[i].deadline = time(NULL) + CONTROL_TIMEOUT_S;
-			return;
+			clients[i].deadline = now_s() + CONTROL_TIMEOUT_S;
+			return 0;
 		}
 	send_all(fd, "error: busy, try again\n", 23);
 	close(fd);
+	return 0;
 }
 
 /*
@@ -216,6 +264,7 @@ static void *
 control_thread(void *arg)
 {
 	struct client clients[CONTROL_MAX_CLIENTS];
+	time_t listen_again = 0; /* out of descriptors: not before then */
 
 	(void)arg;
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
@@ -223,9 +272,11 @@ control_thread(void *arg)
 	while (!atomic_load(&stopping)) {
 		struct pollfd p[CONTROL_MAX_CLIENTS + 1];
 		int who[CONTROL_MAX_CLIENTS + 1], n = 1;
-		time_t now = time(NULL);
+		time_t now = now_s();
 
-		p[0] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+		/* A negative fd is skipped by poll: the listener rests while fds are short. */
+		p[0] = (struct pollfd){ .fd = now >= listen_again ? listen_fd : -1,
+					.events = POLLIN };
 		for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 			if (clients[i].fd >= 0 && now > clients[i].deadline)
 				client_close(&clients[i], "error: no complete request line\n");
@@ -239,8 +290,8 @@ control_thread(void *arg)
 		for (int k = 1; k < n; k++)
 			if (p[k].revents != 0)
 				client_read(&clients[who[k]]);
-		if (p[0].revents & POLLIN)
-			client_accept(clients);
+		if ((p[0].revents & POLLIN) && client_accept(clients) == 1)
+			listen_again = now_s() + 1;
 	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (clients[i].fd >= 0)

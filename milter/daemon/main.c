@@ -13,6 +13,7 @@
 #include "build_paths.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <grp.h>
@@ -299,15 +300,16 @@ fix_socket(const struct options *opts)
 		path = opts->socket;
 	else
 		return;
+	/* As root, in a directory its user may write: never follow a link put there. */
 	if (opts->socket_group != NULL) {
 		struct group *gr = getgrnam(opts->socket_group);
 
 		if (gr == NULL)
 			die(1, "socket group %s does not exist", opts->socket_group);
-		if (chown(path, (uid_t)-1, gr->gr_gid) < 0)
+		if (fchownat(AT_FDCWD, path, (uid_t)-1, gr->gr_gid, AT_SYMLINK_NOFOLLOW) < 0)
 			die(1, "chown %s: %s", path, strerror(errno));
 	}
-	if (chmod(path, opts->socket_mode) < 0)
+	if (fchmodat(AT_FDCWD, path, opts->socket_mode, AT_SYMLINK_NOFOLLOW) < 0)
 		die(1, "chmod %s: %s", path, strerror(errno));
 }
 

@@ -17,6 +17,7 @@
 
 static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t started, policy_loaded_at, last_reload_at;
+static struct timespec started_mono; /* uptime: the wall clock may step */
 static char *policy_path;
 static char *last_reload_error; /* NULL after a successful reload */
 static unsigned reloads_ok, reloads_failed;
@@ -38,6 +39,7 @@ mxp_status_started(const char *path)
 {
 	pthread_mutex_lock(&status_lock);
 	started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &started_mono);
 	g_free(policy_path);
 	policy_path = g_strdup(path);
 	pthread_mutex_unlock(&status_lock);
@@ -113,12 +115,14 @@ mxp_status_text(void)
 	GString *out = g_string_new(NULL);
 	struct mxp_policy *pol = mxp_policy_acquire();
 	char when[32], keys[256], disk[1100];
-	time_t now = time(NULL);
+	struct timespec mono;
 
 	g_string_append_printf(out, "program=mxparityd\nversion=%s\npid=%ld\n", PACKAGE_VERSION,
 			       (long)getpid());
 	pthread_mutex_lock(&status_lock);
-	g_string_append_printf(out, "uptime_seconds=%lld\n", (long long)(now - started));
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	g_string_append_printf(out, "uptime_seconds=%lld\n",
+			       (long long)(mono.tv_sec - started_mono.tv_sec));
 	append_value(out, "policy_file", policy_path != NULL ? policy_path : "");
 	iso_time(policy_loaded_at, when, sizeof(when));
 	g_string_append_printf(out, "policy_loaded_at=%s\n", when);

@@ -31,8 +31,8 @@ mxp_parity_key_load(const char *path, unsigned char **key_r, size_t *len_r, char
 	if (fd < 0 && errno == ENOENT) {
 		mxp_error_set(
 			error_r,
-			"%s (make one on one host: head -c 32 /dev/urandom > FILE; chmod 0640 "
-			"FILE; chgrp mxparity FILE; then copy it to every MX host)",
+			"%s (make one on one host: head -c 32 /dev/urandom > FILE; chown mxparity "
+			"FILE; chmod 0400 FILE; then copy it to every MX host)",
 			strerror(errno));
 		return -1;
 	}

@@ -558,6 +558,15 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_INT("max_age", 435600, CFGF_NONE),
 		CFG_END(),
 	};
+	/* For mxparity audit's probes only; not part of the digest: it filters nothing. */
+	cfg_opt_t audit_opts[] = {
+		CFG_STR("known_recipient", NULL, CFGF_NODEFAULT),
+		CFG_STR("unknown_recipient", NULL, CFGF_NODEFAULT),
+		CFG_STR("sender", NULL, CFGF_NODEFAULT),
+		CFG_STR("spf_fail_sender", NULL, CFGF_NODEFAULT),
+		CFG_STR("helo", NULL, CFGF_NODEFAULT),
+		CFG_END(),
+	};
 	cfg_opt_t domain_opts[] = {
 		CFG_SEC("module", module_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END(),
@@ -570,6 +579,7 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_INT("counters_interval", 10, CFGF_NONE),
 		CFG_SEC("limits", limits_opts, CFGF_NONE),
 		CFG_SEC("parity", parity_opts, CFGF_NODEFAULT),
+		CFG_SEC("audit", audit_opts, CFGF_NODEFAULT),
 		CFG_SEC("module", module_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END(),
@@ -733,7 +743,7 @@ check_host_overlaps(const struct mxp_policy *pol)
 		for (size_t a = 0; a < pol->hosts[i].naddrs; a++)
 			for (size_t j = 0; j < i; j++)
 				for (size_t b = 0; b < pol->hosts[j].naddrs; b++) {
-					char mine[64], theirs[64];
+					char mine[64], theirs[64], where[1100];
 
 					if (!mxp_cidr_overlap(&pol->hosts[i].addrs[a],
 							      &pol->hosts[j].addrs[b]))
@@ -742,14 +752,18 @@ check_host_overlaps(const struct mxp_policy *pol)
 							sizeof(mine));
 					mxp_cidr_format(&pol->hosts[j].addrs[b], theirs,
 							sizeof(theirs));
+					/* The other one's FILE:LINE: it may be in another include.
+					 */
+					mxp_policy_source_where(parse_ctx->src,
+								address_line(&pol->hosts[j], b),
+								where, sizeof(where));
 					return fail_at(
 						address_line(&pol->hosts[i], a),
 						"mx host \"%s\": address %s overlaps %s of mx "
-						"host \"%s\" (line %d): a relay from one would "
+						"host \"%s\" (%s): a relay from one would "
 						"be taken for the other",
 						pol->hosts[i].name, mine, theirs,
-						pol->hosts[j].name,
-						address_line(&pol->hosts[j], b));
+						pol->hosts[j].name, where);
 				}
 	return 0;
 }
@@ -877,6 +891,39 @@ build_domains(struct mxp_policy *pol, cfg_t *cfg)
 	return 0;
 }
 
+/* audit_address - an audit address option, which must look like local@domain */
+static int
+audit_address(cfg_t *sec, const char *key, char **out_r)
+{
+	const char *v = cfg_size(sec, key) > 0 ? cfg_getstr(sec, key) : NULL;
+	const char *at = v != NULL ? strrchr(v, '@') : NULL;
+
+	if (v == NULL)
+		return 0;
+	if (at == NULL || at == v || at[1] == '\0' || strlen(v) > 254 ||
+	    strpbrk(v, " \t<>\r\n") != NULL)
+		return fail_at(sec->line, "audit %s = \"%s\": not an address local@domain", key, v);
+	*out_r = g_strdup(v);
+	return 0;
+}
+
+/* build_audit - the addresses mxparity audit's probes use */
+static int
+build_audit(struct mxp_policy *pol, cfg_t *sec)
+{
+	if (audit_address(sec, "known_recipient", &pol->audit.known_recipient) < 0 ||
+	    audit_address(sec, "unknown_recipient", &pol->audit.unknown_recipient) < 0 ||
+	    audit_address(sec, "sender", &pol->audit.sender) < 0 ||
+	    audit_address(sec, "spf_fail_sender", &pol->audit.spf_fail_sender) < 0)
+		return -1;
+	if (pol->audit.known_recipient == NULL)
+		return fail_at(sec->line, "audit: known_recipient is required (a real mailbox the "
+					  "probes may address)");
+	if (cfg_size(sec, "helo") > 0)
+		pol->audit.helo = g_strdup(cfg_getstr(sec, "helo"));
+	return 0;
+}
+
 /* build_policy - copy the parsed tree into our own structures */
 static int
 build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
@@ -925,6 +972,8 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 			mxp_parity_key_id(pol->parity_keys[i].key, pol->parity_keys[i].len,
 					  pol->parity_keys[i].kid);
 	}
+	if (cfg_size(cfg, "audit") > 0 && build_audit(pol, cfg_getsec(cfg, "audit")) < 0)
+		return -1;
 	if (build_modules(pol, cfg) < 0)
 		return -1;
 	return build_domains(pol, cfg);
@@ -947,17 +996,25 @@ file_sha256(const char *path, char *hex)
 	return ok;
 }
 
-/* record_sources - the files read for this policy, to tell later whether they changed */
+/* record_sources - the files read for this policy and what they held, each once */
 static void
 record_sources(struct mxp_policy *pol, const struct mxp_policy_source *src)
 {
-	pol->nsources = src->files->len;
-	pol->source_files = g_new0(char *, pol->nsources);
-	pol->source_sha256 = g_malloc0_n(pol->nsources + 1, sizeof(*pol->source_sha256));
-	for (size_t i = 0; i < pol->nsources; i++) {
-		pol->source_files[i] = g_strdup(g_ptr_array_index(src->files, i));
-		if (!file_sha256(pol->source_files[i], pol->source_sha256[i]))
-			pol->source_sha256[i][0] = '\0';
+	pol->source_files = g_new0(char *, src->files->len + 1);
+	pol->source_sha256 = g_malloc0_n(src->files->len + 1, sizeof(*pol->source_sha256));
+	for (guint i = 0; i < src->files->len; i++) {
+		const char *path = g_ptr_array_index(src->files, i);
+		bool seen = false;
+
+		/* A diamond of includes reads a file more than once. */
+		for (size_t k = 0; k < pol->nsources && !seen; k++)
+			seen = strcmp(pol->source_files[k], path) == 0;
+		if (seen)
+			continue;
+		pol->source_files[pol->nsources] = g_strdup(path);
+		snprintf(pol->source_sha256[pol->nsources], sizeof(pol->source_sha256[0]), "%s",
+			 (const char *)g_ptr_array_index(src->sha256, i));
+		pol->nsources++;
 	}
 }
 
@@ -1026,6 +1083,11 @@ policy_free(struct mxp_policy *pol)
 	g_free(pol->version);
 	g_free(pol->canonical);
 	g_free(pol->path);
+	g_free(pol->audit.known_recipient);
+	g_free(pol->audit.unknown_recipient);
+	g_free(pol->audit.sender);
+	g_free(pol->audit.spf_fail_sender);
+	g_free(pol->audit.helo);
 	for (size_t i = 0; i < pol->nsources; i++)
 		g_free(pol->source_files[i]);
 	g_free(pol->source_files);
@@ -1057,7 +1119,7 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 	ctx.policy_dir = g_path_get_dirname(path);
 	ctx.domain_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ctx.addr_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_lines);
-	ctx.trusted_lines = g_array_new(FALSE, FALSE, sizeof(int));
+	ctx.trusted_lines = g_array_new(FALSE, TRUE, sizeof(int));
 	parse_ctx = &ctx;
 	cfg = parse_policy_text(&src, module_opts);
 	if (cfg == NULL)

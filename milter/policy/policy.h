@@ -72,6 +72,10 @@ struct mxp_policy {
 	long long parity_max_age; /* seconds a stamp stays valid */
 	struct mxp_policy_module *modules;
 	size_t nmodules;
+	/* The audit section, for mxparity audit's probes (NULL when not set). */
+	struct {
+		char *known_recipient, *unknown_recipient, *sender, *spf_fail_sender, *helo;
+	} audit;
 	/* The policy file and the files it includes, with their SHA-256 when loaded. */
 	char **source_files;
 	char (*source_sha256)[65];

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "policy/policy_source.h"
+#include "util/digest.h"
 #include "util/error.h"
 
 #define MAX_INCLUDE_DEPTH 8
@@ -190,6 +191,13 @@ read_file(const char *path, struct mxp_policy_source *src, int depth, const char
 	}
 	file_index = src->files->len;
 	g_ptr_array_add(src->files, g_strdup(path));
+	{
+		/* The bytes parsed, not the file as it is later: mxparity status compares them. */
+		char hex[65] = "";
+
+		mxp_sha256_hex(contents, strlen(contents), hex);
+		g_ptr_array_add(src->sha256, g_strdup(hex));
+	}
 	g_ptr_array_add(src->chain, g_strdup(path));
 	dir = g_path_get_dirname(path);
 
@@ -298,6 +306,7 @@ mxp_policy_source_read(const char *path, struct mxp_policy_source *src, char **e
 {
 	src->text = g_string_new(NULL);
 	src->files = g_ptr_array_new_with_free_func(g_free);
+	src->sha256 = g_ptr_array_new_with_free_func(g_free);
 	src->line_file = g_array_new(FALSE, FALSE, sizeof(guint));
 	src->line_no = g_array_new(FALSE, FALSE, sizeof(guint));
 	src->chain = g_ptr_array_new_with_free_func(g_free);
@@ -324,6 +333,8 @@ mxp_policy_source_free(struct mxp_policy_source *src)
 		g_string_free(src->text, TRUE);
 	if (src->files != NULL)
 		g_ptr_array_free(src->files, TRUE);
+	if (src->sha256 != NULL)
+		g_ptr_array_free(src->sha256, TRUE);
 	if (src->line_file != NULL)
 		g_array_free(src->line_file, TRUE);
 	if (src->line_no != NULL)

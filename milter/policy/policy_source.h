@@ -12,6 +12,7 @@
 struct mxp_policy_source {
 	GString *text;	     /* comments blanked, includes expanded */
 	GPtrArray *files;    /* char *: every file read, the main one first */
+	GPtrArray *sha256;   /* char *: the hex SHA-256 of what was read, per files entry */
 	GArray *line_file;   /* guint index into files, per output line (0-based) */
 	GArray *line_no;     /* guint line number in that file, per output line */
 	GPtrArray *chain;    /* char *: the files being read, outermost first */

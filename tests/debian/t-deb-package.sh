@@ -4,7 +4,7 @@
 #     release tarball) builds with dpkg-buildpackage -us -uc -b;
 #  2. lintian reports no error and no warning (overrides carry a reason);
 #  3. apt-get installs the .debs: user and group mxparity, postfix in the
-#     group, the files in their places, the parity key root:mxparity 0640,
+#     group, the files in their places, the parity key mxparity:mxparity 0400,
 #     and postinst printed the policy check's own verdict (on the sample
 #     policy, a FILE:LINE message and "NOT (re)started");
 #  4. mxparityd runs from the unit's own ExecStartPre= and ExecStart= lines
@@ -215,7 +215,7 @@ for f in /etc/mxparity/policy.conf /etc/mxparity/recipients /etc/default/mxparit
 done
 /usr/sbin/mxparityd -h 2>&1 | grep -qF "(default $moddir)" \
     || itest_fail "mxparityd -h does not name $moddir as its module directory: $(/usr/sbin/mxparityd -h 2>&1)"
-[ "$(stat -c '%s %U:%G %a' /etc/mxparity/parity.key)" = "32 root:mxparity 640" ] \
+[ "$(stat -c '%s %U:%G %a' /etc/mxparity/parity.key)" = "32 mxparity:mxparity 400" ] \
     || itest_fail "parity key is $(stat -c '%s bytes %U:%G %a' /etc/mxparity/parity.key), want 32 bytes root:mxparity 640"
 for d in /var/lib/mxparity /var/lib/mxparity/quarantine; do
     [ "$(stat -c '%U:%G %a' "$d")" = "mxparity:mxparity 750" ] \

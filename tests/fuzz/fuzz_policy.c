@@ -8,6 +8,7 @@
  * a digest and a description.  FUZZ_VERBOSE=1 prints why each input was
  * refused (to check a seed).
  */
+#define _GNU_SOURCE /* memmem */
 #include "config.h"
 
 #include <fcntl.h>
@@ -95,9 +96,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (work == NULL)
 		setup();
 	for (i = 0; i < G_N_ELEMENTS(file_names); i++) {
-		const char *sep = i + 1 < G_N_ELEMENTS(file_names)
-					  ? g_strstr_len(p, end - p, SEPARATOR)
-					  : NULL;
+		const char *sep =
+			i + 1 < G_N_ELEMENTS(file_names)
+				? memmem(p, (size_t)(end - p), SEPARATOR, strlen(SEPARATOR))
+				: NULL;
 		const char *stop = sep != NULL ? sep : end;
 
 		write_file(file_names[i], p, (size_t)(stop - p));

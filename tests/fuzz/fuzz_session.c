@@ -5,10 +5,12 @@
  * malformed address), then any sequence of HELO, MAIL, RCPT, headers,
  * end of headers, body chunks, end of message, abort and queue ids, with
  * any bytes in every field.  The policy has the MX map, a parity key and
- * the rcpt module (linked in), so stamps, Received headers from a peer,
- * forged trust headers and recipient checks are all reached.  The order is
- * the one libmilter guarantees: RCPT to end of message only inside a
- * message, end of headers before the body.  FUZZ_VERBOSE=1 prints each
+ * the rcpt module (linked in), so stamp parsing and its refusals, Received
+ * headers from a peer, forged trust headers and recipient checks are
+ * reached (a verified stamp is not: the fuzzer cannot forge its MAC).  The
+ * order is the one libmilter guarantees: RCPT to end of message only inside
+ * a message, end of message only after a RCPT, end of headers before the
+ * body.  FUZZ_VERBOSE=1 prints each
  * message's verdict and summary line (to check what a seed reaches).
  */
 #include "config.h"
@@ -173,7 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mxp_outcome out;
 	struct mxp_session *s;
 	unsigned client, events = 0;
-	bool in_msg = false, eoh = false;
+	bool in_msg = false, eoh = false, have_rcpt = false;
 	char *name;
 
 	if (policy == NULL)
@@ -206,11 +208,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			g_free(b);
 			in_msg = true;
 			eoh = false;
+			have_rcpt = false;
 			break;
 		case 2:
 			a = take_field(&in, NULL);
-			if (in_msg)
+			if (in_msg) {
 				mxp_session_rcpt(s, a, &out);
+				have_rcpt = true;
+			}
 			g_free(a);
 			break;
 		case 3:
@@ -231,7 +236,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (in_msg && op == 5)
 				mxp_session_body(s, (const unsigned char *)a, len, &out);
-			if (in_msg && op == 6) {
+			if (in_msg && op == 6 && have_rcpt) {
 				check_final(mxp_session_eom(s));
 				mxp_session_finish(s);
 				in_msg = false;

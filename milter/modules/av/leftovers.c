@@ -145,17 +145,24 @@ av_leftovers_remove(const char *dir, unsigned *removed_r, char *err, size_t errl
 			return AV_LEFTOVERS_DONE;
 		}
 	}
-	if (flock(h.fd, LOCK_EX | LOCK_NB) != 0) {
-		result = errno == EWOULDBLOCK ? AV_LEFTOVERS_IN_USE : AV_LEFTOVERS_ERROR;
-		if (result == AV_LEFTOVERS_ERROR)
-			snprintf(err, errlen, "flock %s: %s", dir, strerror(errno));
+	/*
+	 * Every process that scans in dir holds a shared lock on it for its
+	 * whole life, so the exclusive one is had only by a process alone
+	 * there, before its first scan: what it finds is from the dead.
+	 */
+	if (flock(h.fd, LOCK_EX | LOCK_NB) == 0) {
+		result = remove_in(h.fd, dir, removed_r, err, errlen) == 0 ? AV_LEFTOVERS_REMOVED
+									   : AV_LEFTOVERS_ERROR;
+		flock(h.fd, LOCK_SH); /* no scan of ours has started: the gap is harmless */
+	} else if (errno == EWOULDBLOCK && flock(h.fd, LOCK_SH) == 0) {
+		result = AV_LEFTOVERS_IN_USE;
+	} else {
+		snprintf(err, errlen, "flock %s: %s", dir, strerror(errno));
 		pthread_mutex_unlock(&held_lock);
 		close(h.fd);
-		return result;
+		return AV_LEFTOVERS_ERROR;
 	}
 	g_array_append_val(held, h);
-	result = remove_in(h.fd, dir, removed_r, err, errlen) == 0 ? AV_LEFTOVERS_REMOVED
-								   : AV_LEFTOVERS_ERROR;
 	pthread_mutex_unlock(&held_lock);
 	return result;
 }

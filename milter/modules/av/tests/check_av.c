@@ -145,13 +145,21 @@ START_TEST(test_leftovers_removed_once_under_lock)
 	ck_assert_int_eq(av_leftovers_remove(spool, &removed, err, sizeof(err)), AV_LEFTOVERS_DONE);
 	ck_assert(exists(spool, "mxparity-av.live"));
 
-	/* Another process (another open file description) holds the directory. */
+	/* Another process scans there (its shared lock, another open file description). */
 	other = open(busy, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(other, 0);
-	ck_assert_int_eq(flock(other, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(flock(other, LOCK_SH | LOCK_NB), 0);
 	ck_assert_int_eq(av_leftovers_remove(busy, &removed, err, sizeof(err)),
 			 AV_LEFTOVERS_IN_USE);
 	ck_assert(exists(busy, "mxparity-av.busy"));
+	/* It stops; this process now scans there too, so a reload must not clean. */
+	close(other);
+	ck_assert_int_eq(av_leftovers_remove(busy, &removed, err, sizeof(err)), AV_LEFTOVERS_DONE);
+	ck_assert(exists(busy, "mxparity-av.busy"));
+	/* And a process that starts now cannot take the directory from us. */
+	other = open(busy, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(other, 0);
+	ck_assert_int_ne(flock(other, LOCK_EX | LOCK_NB), 0);
 	close(other);
 
 	ck_assert_int_eq(av_leftovers_remove("/nonexistent/mxparity", &removed, err, sizeof(err)),
