@@ -1,8 +1,10 @@
 /*
  * audit.c - `mxparity audit DOMAIN`: reads the domain's MX records, their
  * targets, addresses, reverse names, SPF and DMARC records through the
- * core's resolver, sets them against the policy's MX map, and prints a
- * table (or JSON) with a verdict per MX.  It sends nothing to the MX hosts.
+ * core's resolver and sets them against the policy's MX map; with --probe
+ * it also sends every MX the same test mail (audit_probe.c) and shows the
+ * answers side by side, marking those that differ from the primary's.  A
+ * table for people, --json for programs, a verdict per MX.
  */
 #include "config.h"
 #include "build_paths.h"
@@ -10,32 +12,98 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 #include "cli/audit.h"
 #include "cli/audit_dns.h"
+#include "cli/audit_probe.h"
 #include "core/dns.h"
 #include "core/host.h"
 #include "policy/modreg.h"
 #include "policy/policy.h"
-#include "util/cidr.h"
 
 enum { EXIT_OK = 0, EXIT_FOUND = 1, EXIT_USAGE = 2, EXIT_DNS = 3 };
 
-/* verdict - one MX's verdict: ok, a gap in parity, or its first DNS problem */
-static char *
-verdict(const struct audit_mx *mx, bool with_policy)
+/* What one run found: DNS, and what each MX answered when probed. */
+struct audit_run {
+	struct audit_domain d;
+	bool with_policy;
+	bool probed;
+	struct audit_probe_result *results; /* one per MX, when probed */
+	int reference;			    /* the MX the others are compared with, or -1 */
+};
+
+/* result_of - the probe result of MX i, or NULL when it was not probed */
+static const struct audit_probe_result *
+result_of(const struct audit_run *run, guint i)
 {
-	if (with_policy && mx->tier == NULL && !mx->fallback)
-		return g_strdup("GAP: not in the policy");
-	if (with_policy && mx->tier == NULL)
-		return g_strdup("GAP: the domain's own address is not in the policy");
-	if (mx->problems->len > 0)
-		return g_strdup_printf("DNS: %s", (const char *)g_ptr_array_index(mx->problems, 0));
-	return g_strdup("ok");
+	return run->probed && run->results[i].address[0] != '\0' ? &run->results[i] : NULL;
+}
+
+/* differs - MX i's probe k got another class of answer than the reference */
+static bool
+differs(const struct audit_run *run, guint i, enum audit_probe_kind k)
+{
+	const struct audit_probe_result *r = result_of(run, i), *ref;
+
+	if (run->reference < 0 || (guint)run->reference == i || r == NULL)
+		return false;
+	ref = result_of(run, (guint)run->reference);
+	return ref != NULL && ref->ran[k] && r->ran[k] &&
+	       ref->probe[k].code / 100 != r->probe[k].code / 100;
+}
+
+/* verdict - the words for MX i: parity gaps first, then other problems */
+static char *
+verdict(const struct audit_run *run, guint i)
+{
+	const struct audit_mx *mx = g_ptr_array_index(run->d.mx, i);
+	const struct audit_probe_result *r = result_of(run, i);
+	GString *v = g_string_new(NULL);
+
+	if (run->with_policy && mx->tier == NULL)
+		g_string_append(v, mx->fallback
+					   ? "GAP: the domain's own address is not in the policy"
+					   : "GAP: not in the policy");
+	if (r != NULL && !r->connected)
+		g_string_append_printf(v, "%sNO ANSWER: %s", v->len ? "; " : "",
+				       r->connect_error[0] ? r->connect_error : "no SMTP banner");
+	if (r != NULL && r->ran[PROBE_UNKNOWN_RCPT] && !audit_probe_refused(r, PROBE_UNKNOWN_RCPT))
+		g_string_append_printf(v, "%sGAP: accepted unknown recipient", v->len ? "; " : "");
+	if (r != NULL && r->ran[PROBE_EICAR] && !audit_probe_refused(r, PROBE_EICAR))
+		g_string_append_printf(v, "%sGAP: accepted EICAR", v->len ? "; " : "");
+	if (r != NULL && r->ran[PROBE_SPF_FAIL] && !audit_probe_refused(r, PROBE_SPF_FAIL))
+		g_string_append_printf(v, "%sGAP: accepted an SPF-failing sender",
+				       v->len ? "; " : "");
+	if (r != NULL && r->ran[PROBE_CLEAN] && r->probe[PROBE_CLEAN].code / 100 != 2)
+		g_string_append_printf(v, "%sPROBLEM: refused the clean probe", v->len ? "; " : "");
+	for (int k = 0; k < PROBE_COUNT && v->len == 0; k++)
+		if (differs(run, i, (enum audit_probe_kind)k))
+			g_string_append_printf(v, "DIFFERS from the primary: %s",
+					       audit_probe_name((enum audit_probe_kind)k));
+	if (v->len == 0 && mx->problems->len > 0)
+		g_string_append_printf(v, "DNS: %s",
+				       (const char *)g_ptr_array_index(mx->problems, 0));
+	if (v->len == 0)
+		g_string_append(v, run->probed ? "parity ok" : "ok");
+	return g_string_free(v, FALSE);
+}
+
+/* bad - MX i's verdict is not "ok" */
+static bool
+bad(const struct audit_run *run, guint i)
+{
+	char *v = verdict(run, i);
+	bool b = strcmp(v, "ok") != 0 && strcmp(v, "parity ok") != 0;
+
+	g_free(v);
+	return b;
 }
 
 /* addresses_cell - "ADDR (ptr NAME)" for each address of a target */
@@ -57,11 +125,50 @@ addresses_cell(const struct audit_mx *mx)
 	return g_string_free(out, FALSE);
 }
 
+/* print_probe - the probe lines of one MX in the table */
+static void
+print_probe(const struct audit_run *run, guint i)
+{
+	const struct audit_probe_result *r = result_of(run, i);
+	char expires[32] = "";
+
+	if (r == NULL)
+		return;
+	if (!r->connected) {
+		printf("      smtp %s: %s\n", r->address,
+		       r->connect_error[0] ? r->connect_error : "no SMTP banner");
+		return;
+	}
+	printf("      smtp %s: banner %d %s\n", r->address, r->banner.code, r->banner_name);
+	printf("      ehlo %d %s, STARTTLS %s\n", r->ehlo.code, r->ehlo_name,
+	       !r->starttls ? "not offered"
+	       : r->tls_ok  ? "ok"
+			    : r->tls_error);
+	if (r->tls_ok) {
+		if (r->tls_not_after > 0)
+			strftime(expires, sizeof(expires), "%Y-%m-%d",
+				 gmtime(&(time_t){ r->tls_not_after }));
+		printf("      certificate: %s, expires %s\n", r->tls_names[0] ? r->tls_names : "-",
+		       expires[0] ? expires : "?");
+	}
+	for (int k = 0; k < PROBE_COUNT; k++) {
+		const struct audit_reply *p = &r->probe[k];
+
+		if (!r->ran[k])
+			continue;
+		printf("    %s %-18s %-4s %3d %-7s %s\n",
+		       differs(run, i, (enum audit_probe_kind)k) ? "*" : " ",
+		       audit_probe_name((enum audit_probe_kind)k), p->stage, p->code,
+		       p->xcode[0] ? p->xcode : "-", p->text);
+	}
+}
+
 /* print_table - the report a postmaster reads */
 static void
-print_table(const struct audit_domain *d, bool with_policy)
+print_table(const struct audit_run *run)
 {
-	unsigned groups = 0;
+	const struct audit_domain *d = &run->d;
+	unsigned groups = 0, problems = audit_dns_problems(d);
 
 	for (guint i = 0; i < d->mx->len; i++) {
 		unsigned g = ((struct audit_mx *)g_ptr_array_index(d->mx, i))->group;
@@ -79,7 +186,7 @@ print_table(const struct audit_domain *d, bool with_policy)
 		printf("%-5s %-5s %-28s %-8s %s\n", "PREF", "GROUP", "HOST", "TIER", "VERDICT");
 		for (guint i = 0; i < d->mx->len; i++) {
 			const struct audit_mx *mx = g_ptr_array_index(d->mx, i);
-			char *v = verdict(mx, with_policy), *cell = addresses_cell(mx);
+			char *v = verdict(run, i), *cell = addresses_cell(mx);
 			char group[16];
 
 			/* "rr": targets of one preference, which senders pick from at random. */
@@ -88,19 +195,24 @@ print_table(const struct audit_domain *d, bool with_policy)
 			printf("%-5u %-5s %-28s %-8s %s\n", mx->pref, group, mx->name,
 			       mx->tier != NULL ? mx->tier : "-", v);
 			printf("      addresses: %s\n", cell);
+			print_probe(run, i);
 			g_free(v);
 			g_free(cell);
 		}
+		if (run->probed && run->reference >= 0)
+			printf("(* differs from %s, the primary)\n",
+			       ((struct audit_mx *)g_ptr_array_index(d->mx, (guint)run->reference))
+				       ->name);
 	}
 	for (guint i = 0; i < d->spf->len; i++)
 		printf("SPF: %s\n", (const char *)g_ptr_array_index(d->spf, i));
 	for (guint i = 0; i < d->dmarc->len; i++)
 		printf("DMARC: %s\n", (const char *)g_ptr_array_index(d->dmarc, i));
-	if (audit_dns_problems(d) == 0) {
-		printf("no problems found\n");
+	if (problems == 0) {
+		printf("no problems found in DNS\n");
 		return;
 	}
-	printf("problems (%u):\n", audit_dns_problems(d));
+	printf("problems (%u):\n", problems);
 	for (guint i = 0; i < d->problems->len; i++)
 		printf("  %s: %s\n", d->name, (const char *)g_ptr_array_index(d->problems, i));
 	for (guint i = 0; i < d->mx->len; i++) {
@@ -123,11 +235,86 @@ add_strings(JsonBuilder *b, const char *member, const GPtrArray *list)
 	json_builder_end_array(b);
 }
 
+/* add_member - a string member, or null */
+static void
+add_member(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value != NULL)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* add_reply - an SMTP reply as a JSON object */
+static void
+add_reply(JsonBuilder *b, const char *name, const struct audit_reply *r)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+	add_member(b, "stage", r->stage);
+	json_builder_set_member_name(b, "code");
+	json_builder_add_int_value(b, r->code);
+	add_member(b, "enhanced_code", r->xcode[0] ? r->xcode : NULL);
+	add_member(b, "text", r->text);
+	json_builder_end_object(b);
+}
+
+/* add_probe - what one MX answered, as a JSON object */
+static void
+add_probe(JsonBuilder *b, const struct audit_run *run, guint i)
+{
+	const struct audit_probe_result *r = result_of(run, i);
+
+	json_builder_set_member_name(b, "probe");
+	if (r == NULL) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_member(b, "address", r->address);
+	json_builder_set_member_name(b, "connected");
+	json_builder_add_boolean_value(b, r->connected);
+	add_member(b, "connect_error", r->connect_error[0] ? r->connect_error : NULL);
+	add_reply(b, "banner", &r->banner);
+	add_reply(b, "ehlo", &r->ehlo);
+	add_member(b, "banner_name", r->banner_name);
+	add_member(b, "ehlo_name", r->ehlo_name);
+	json_builder_set_member_name(b, "starttls");
+	json_builder_add_boolean_value(b, r->starttls);
+	json_builder_set_member_name(b, "tls_ok");
+	json_builder_add_boolean_value(b, r->tls_ok);
+	add_member(b, "tls_error", r->tls_error[0] ? r->tls_error : NULL);
+	add_member(b, "certificate_names", r->tls_ok ? r->tls_names : NULL);
+	json_builder_set_member_name(b, "certificate_not_after");
+	if (r->tls_not_after > 0)
+		json_builder_add_int_value(b, (gint64)r->tls_not_after);
+	else
+		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "results");
+	json_builder_begin_object(b);
+	for (int k = 0; k < PROBE_COUNT; k++) {
+		if (!r->ran[k])
+			continue;
+		add_reply(b, audit_probe_name((enum audit_probe_kind)k), &r->probe[k]);
+	}
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "differs_from_primary");
+	json_builder_begin_array(b);
+	for (int k = 0; k < PROBE_COUNT; k++)
+		if (differs(run, i, (enum audit_probe_kind)k))
+			json_builder_add_string_value(b,
+						      audit_probe_name((enum audit_probe_kind)k));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
 /* add_mx - one MX as a JSON object */
 static void
-add_mx(JsonBuilder *b, const struct audit_mx *mx, bool with_policy)
+add_mx(JsonBuilder *b, const struct audit_run *run, guint i)
 {
-	char *v = verdict(mx, with_policy);
+	const struct audit_mx *mx = g_ptr_array_index(run->d.mx, i);
+	char *v = verdict(run, i);
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "preference");
@@ -136,28 +323,18 @@ add_mx(JsonBuilder *b, const struct audit_mx *mx, bool with_policy)
 	json_builder_add_int_value(b, mx->group);
 	json_builder_set_member_name(b, "round_robin");
 	json_builder_add_boolean_value(b, mx->round_robin);
-	json_builder_set_member_name(b, "host");
-	json_builder_add_string_value(b, mx->name);
+	add_member(b, "host", mx->name);
 	json_builder_set_member_name(b, "fallback");
 	json_builder_add_boolean_value(b, mx->fallback);
-	json_builder_set_member_name(b, "tier");
-	if (mx->tier != NULL)
-		json_builder_add_string_value(b, mx->tier);
-	else
-		json_builder_add_null_value(b);
+	add_member(b, "tier", mx->tier);
 	json_builder_set_member_name(b, "addresses");
 	json_builder_begin_array(b);
-	for (guint i = 0; i < mx->addrs->len; i++) {
-		const struct audit_addr *a = &g_array_index(mx->addrs, struct audit_addr, i);
+	for (guint k = 0; k < mx->addrs->len; k++) {
+		const struct audit_addr *a = &g_array_index(mx->addrs, struct audit_addr, k);
 
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "address");
-		json_builder_add_string_value(b, a->text);
-		json_builder_set_member_name(b, "ptr");
-		if (a->ptr[0] != '\0')
-			json_builder_add_string_value(b, a->ptr);
-		else
-			json_builder_add_null_value(b);
+		add_member(b, "address", a->text);
+		add_member(b, "ptr", a->ptr[0] != '\0' ? a->ptr : NULL);
 		json_builder_set_member_name(b, "ptr_confirms");
 		json_builder_add_boolean_value(b, a->ptr_confirms);
 		json_builder_set_member_name(b, "in_policy");
@@ -166,32 +343,34 @@ add_mx(JsonBuilder *b, const struct audit_mx *mx, bool with_policy)
 	}
 	json_builder_end_array(b);
 	add_strings(b, "problems", mx->problems);
-	json_builder_set_member_name(b, "verdict");
-	json_builder_add_string_value(b, v);
+	add_probe(b, run, i);
+	add_member(b, "verdict", v);
 	json_builder_end_object(b);
 	g_free(v);
 }
 
 /* print_json - the same report for programs (schema in mxparity(1)) */
 static void
-print_json(const struct audit_domain *d, bool with_policy)
+print_json(const struct audit_run *run)
 {
+	const struct audit_domain *d = &run->d;
 	JsonBuilder *b = json_builder_new();
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root;
 	char *text;
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "domain");
-	json_builder_add_string_value(b, d->name);
-	json_builder_set_member_name(b, "null_mx");
-	json_builder_add_boolean_value(b, d->null_mx);
+	add_member(b, "domain", d->name);
 	json_builder_set_member_name(b, "exists");
 	json_builder_add_boolean_value(b, !d->nxdomain);
+	json_builder_set_member_name(b, "null_mx");
+	json_builder_add_boolean_value(b, d->null_mx);
+	json_builder_set_member_name(b, "probed");
+	json_builder_add_boolean_value(b, run->probed);
 	json_builder_set_member_name(b, "mx");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->mx->len && !d->null_mx; i++)
-		add_mx(b, g_ptr_array_index(d->mx, i), with_policy);
+		add_mx(b, run, i);
 	json_builder_end_array(b);
 	add_strings(b, "spf", d->spf);
 	add_strings(b, "dmarc", d->dmarc);
@@ -211,13 +390,58 @@ print_json(const struct audit_domain *d, bool with_policy)
 	g_object_unref(b);
 }
 
+/* probe_all - every MX's first address, in preference order; the primary as reference */
+static void
+probe_all(struct audit_run *run, const struct audit_probe_plan *plan)
+{
+	run->probed = true;
+	run->reference = -1;
+	run->results = g_new0(struct audit_probe_result, run->d.mx->len + 1);
+	for (guint i = 0; i < run->d.mx->len; i++) {
+		const struct audit_mx *mx = g_ptr_array_index(run->d.mx, i);
+
+		if (mx->addrs->len == 0)
+			continue;
+		audit_probe_run(g_array_index(mx->addrs, struct audit_addr, 0).text, plan,
+				&run->results[i]);
+		if (run->reference < 0 && mx->tier != NULL && strcmp(mx->tier, "primary") == 0 &&
+		    run->results[i].connected)
+			run->reference = (int)i;
+	}
+}
+
 /* usage_error - the synopsis on stderr */
 static int
 usage_error(void)
 {
 	fprintf(stderr, "usage: mxparity audit [-c POLICY] [-M MODULE_DIR] [--no-policy] "
-			"[--resolver ADDR] [--json] DOMAIN\n");
+			"[--resolver ADDR] [--json] [--probe [--port N] [--timeout S]] DOMAIN\n");
 	return EXIT_USAGE;
+}
+
+/* plan_from - the probes' addresses from the policy's audit section */
+static bool
+plan_from(const struct mxp_policy *pol, struct audit_probe_plan *plan, char *unknown, size_t len,
+	  char *host, size_t hostlen)
+{
+	const char *at;
+
+	if (pol == NULL || pol->audit.known_recipient == NULL) {
+		fprintf(stderr, "mxparity: --probe needs the policy's audit section with "
+				"known_recipient (see mxparity.conf(5))\n");
+		return false;
+	}
+	at = strrchr(pol->audit.known_recipient, '@');
+	snprintf(unknown, len, "mxparity-audit-no-such-user-%ld%s", (long)getpid(), at);
+	if (gethostname(host, hostlen - 1) < 0)
+		snprintf(host, hostlen, "localhost");
+	host[hostlen - 1] = '\0';
+	plan->known_rcpt = pol->audit.known_recipient;
+	plan->unknown_rcpt = pol->audit.unknown_recipient ? pol->audit.unknown_recipient : unknown;
+	plan->sender = pol->audit.sender != NULL ? pol->audit.sender : "";
+	plan->spf_fail_sender = pol->audit.spf_fail_sender;
+	plan->helo = pol->audit.helo != NULL ? pol->audit.helo : host;
+	return true;
 }
 
 int
@@ -227,14 +451,18 @@ mxp_cli_audit(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "resolver", required_argument, NULL, 'r' },
 		{ "no-policy", no_argument, NULL, 'N' },
+		{ "probe", no_argument, NULL, 'P' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = DEFAULT_POLICY, *module_dir = MODULEDIR, *resolver = "system";
-	bool json = false, with_policy = true;
+	bool json = false, probe = false;
+	struct audit_probe_plan plan = { .port = 25, .timeout_s = 10 };
+	struct audit_run run = { .with_policy = true, .reference = -1 };
 	struct mxp_policy *pol = NULL;
 	struct mxp_dns *dns;
-	struct audit_domain d;
-	char *why = NULL;
+	char *why = NULL, *end, unknown[300], host[256];
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:M:", longopts, NULL)) != -1) {
@@ -243,14 +471,26 @@ mxp_cli_audit(int argc, char **argv)
 		case 'M': module_dir = optarg; break;
 		case 'j': json = true; break;
 		case 'r': resolver = optarg; break;
-		case 'N': with_policy = false; break;
+		case 'N': run.with_policy = false; break;
+		case 'P': probe = true; break;
+		case 'p':
+			plan.port = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || plan.port < 1 || plan.port > 65535)
+				return usage_error();
+			break;
+		case 't':
+			plan.timeout_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || plan.timeout_s < 1 || plan.timeout_s > 300)
+				return usage_error();
+			break;
 		default: return usage_error();
 		}
 	}
-	if (optind != argc - 1 || strlen(argv[optind]) == 0 || strlen(argv[optind]) > 253)
+	if (optind != argc - 1 || strlen(argv[optind]) == 0 || strlen(argv[optind]) > 253 ||
+	    (probe && !run.with_policy))
 		return usage_error();
-	if (with_policy) {
-		/* The map is all the audit needs: modules are checked, not started. */
+	if (run.with_policy) {
+		/* The map and the audit section are what it needs: modules are checked only. */
 		mxp_host_set_checking(true);
 		mxp_modreg_set_host(&mxp_host_api);
 		if (mxp_modreg_load_dir(module_dir, &why) < 0 ||
@@ -260,6 +500,10 @@ mxp_cli_audit(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (probe && !plan_from(pol, &plan, unknown, sizeof(unknown), host, sizeof(host))) {
+		mxp_policy_unref(pol);
+		return EXIT_USAGE;
+	}
 	dns = mxp_dns_get(resolver, 5000, &why);
 	if (dns == NULL) {
 		fprintf(stderr, "mxparity: %s\n", why);
@@ -268,18 +512,25 @@ mxp_cli_audit(int argc, char **argv)
 			mxp_policy_unref(pol);
 		return EXIT_USAGE;
 	}
-	if (audit_dns_read(dns, argv[optind], pol, &d, &why) < 0) {
+	if (audit_dns_read(dns, argv[optind], pol, &run.d, &why) < 0) {
 		fprintf(stderr, "mxparity: DNS could not be read: %s\n", why);
 		g_free(why);
 		rc = EXIT_DNS;
 	} else {
+		/* Probes go only to the domain's own MX addresses, as DNS gave them. */
+		if (probe && !run.d.null_mx && !run.d.nxdomain)
+			probe_all(&run, &plan);
 		if (json)
-			print_json(&d, with_policy);
+			print_json(&run);
 		else
-			print_table(&d, with_policy);
-		rc = audit_dns_problems(&d) > 0 ? EXIT_FOUND : EXIT_OK;
+			print_table(&run);
+		rc = audit_dns_problems(&run.d) > 0 ? EXIT_FOUND : EXIT_OK;
+		for (guint i = 0; i < run.d.mx->len; i++)
+			if (bad(&run, i))
+				rc = EXIT_FOUND;
 	}
-	audit_dns_free(&d);
+	g_free(run.results);
+	audit_dns_free(&run.d);
 	mxp_dns_put(dns);
 	if (pol != NULL)
 		mxp_policy_unref(pol);
