@@ -74,15 +74,21 @@ verdict(const struct audit_run *run, guint i)
 	if (r != NULL && !r->connected)
 		g_string_append_printf(v, "%sNO ANSWER: %s", v->len ? "; " : "",
 				       r->connect_error[0] ? r->connect_error : "no SMTP banner");
-	if (r != NULL && r->ran[PROBE_UNKNOWN_RCPT] && !audit_probe_refused(r, PROBE_UNKNOWN_RCPT))
+	if (r != NULL && audit_probe_accepted(r, PROBE_UNKNOWN_RCPT))
 		g_string_append_printf(v, "%sGAP: accepted unknown recipient", v->len ? "; " : "");
-	if (r != NULL && r->ran[PROBE_EICAR] && !audit_probe_refused(r, PROBE_EICAR))
+	if (r != NULL && audit_probe_accepted(r, PROBE_EICAR))
 		g_string_append_printf(v, "%sGAP: accepted EICAR", v->len ? "; " : "");
-	if (r != NULL && r->ran[PROBE_SPF_FAIL] && !audit_probe_refused(r, PROBE_SPF_FAIL))
+	if (r != NULL && audit_probe_accepted(r, PROBE_SPF_FAIL))
 		g_string_append_printf(v, "%sGAP: accepted an SPF-failing sender",
 				       v->len ? "; " : "");
-	if (r != NULL && r->ran[PROBE_CLEAN] && r->probe[PROBE_CLEAN].code / 100 != 2)
+	if (r != NULL && audit_probe_refused(r, PROBE_CLEAN))
 		g_string_append_printf(v, "%sPROBLEM: refused the clean probe", v->len ? "; " : "");
+	/* No reply is no evidence either way: said as such, never taken as accepted. */
+	for (int k = 0; r != NULL && r->connected && k < PROBE_COUNT; k++)
+		if (r->ran[k] && r->probe[k].code == 0)
+			g_string_append_printf(
+				v, "%sNO ANSWER to the %s probe: %s", v->len ? "; " : "",
+				audit_probe_name((enum audit_probe_kind)k), r->probe[k].text);
 	for (int k = 0; k < PROBE_COUNT && v->len == 0; k++)
 		if (differs(run, i, (enum audit_probe_kind)k))
 			g_string_append_printf(v, "DIFFERS from the primary: %s",
@@ -125,12 +131,31 @@ addresses_cell(const struct audit_mx *mx)
 	return g_string_free(out, FALSE);
 }
 
+/* probed_ptr - the PTR name of the address MX i was probed on, or "" */
+static const char *
+probed_ptr(const struct audit_run *run, guint i)
+{
+	const struct audit_mx *mx = g_ptr_array_index(run->d.mx, i);
+
+	return mx->addrs->len > 0 ? g_array_index(mx->addrs, struct audit_addr, 0).ptr : "";
+}
+
+/* name_note - " (the PTR says NAME)" when an announced name is not the address's PTR */
+static const char *
+name_note(const char *announced, const char *ptr, char *buf, size_t len)
+{
+	if (ptr[0] == '\0' || g_ascii_strcasecmp(announced, ptr) == 0)
+		return "";
+	snprintf(buf, len, " (the PTR says %s)", ptr);
+	return buf;
+}
+
 /* print_probe - the probe lines of one MX in the table */
 static void
 print_probe(const struct audit_run *run, guint i)
 {
 	const struct audit_probe_result *r = result_of(run, i);
-	char expires[32] = "";
+	char expires[32] = "", note1[300], note2[300];
 
 	if (r == NULL)
 		return;
@@ -139,8 +164,10 @@ print_probe(const struct audit_run *run, guint i)
 		       r->connect_error[0] ? r->connect_error : "no SMTP banner");
 		return;
 	}
-	printf("      smtp %s: banner %d %s\n", r->address, r->banner.code, r->banner_name);
-	printf("      ehlo %d %s, STARTTLS %s\n", r->ehlo.code, r->ehlo_name,
+	printf("      smtp %s: banner %d %s%s\n", r->address, r->banner.code, r->banner_name,
+	       name_note(r->banner_name, probed_ptr(run, i), note1, sizeof(note1)));
+	printf("      ehlo %d %s%s, STARTTLS %s\n", r->ehlo.code, r->ehlo_name,
+	       name_note(r->ehlo_name, probed_ptr(run, i), note2, sizeof(note2)),
 	       !r->starttls ? "not offered"
 	       : r->tls_ok  ? "ok"
 			    : r->tls_error);
@@ -280,6 +307,10 @@ add_probe(JsonBuilder *b, const struct audit_run *run, guint i)
 	add_reply(b, "ehlo", &r->ehlo);
 	add_member(b, "banner_name", r->banner_name);
 	add_member(b, "ehlo_name", r->ehlo_name);
+	json_builder_set_member_name(b, "names_match_ptr");
+	json_builder_add_boolean_value(
+		b, g_ascii_strcasecmp(r->banner_name, probed_ptr(run, i)) == 0 &&
+			   g_ascii_strcasecmp(r->ehlo_name, probed_ptr(run, i)) == 0);
 	json_builder_set_member_name(b, "starttls");
 	json_builder_add_boolean_value(b, r->starttls);
 	json_builder_set_member_name(b, "tls_ok");

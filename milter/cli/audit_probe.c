@@ -325,7 +325,9 @@ session(struct conn *c, const char *address, const struct audit_probe_plan *plan
 	}
 	if (banner.code != 220 || reply.code != 250)
 		goto out;
-	if (r->starttls) {
+	/* The probes take TLS when the first look found it working, as a sender falls back
+	 * to plain text when it does not; the first look records what failed. */
+	if (first ? r->starttls : r->tls_ok) {
 		if (!start_tls(c, r->banner_name, r))
 			goto out;
 		if (first)
@@ -442,6 +444,12 @@ bool
 audit_probe_refused(const struct audit_probe_result *r, enum audit_probe_kind k)
 {
 	return r->ran[k] && (r->probe[k].code / 100 == 4 || r->probe[k].code / 100 == 5);
+}
+
+bool
+audit_probe_accepted(const struct audit_probe_result *r, enum audit_probe_kind k)
+{
+	return r->ran[k] && r->probe[k].code / 100 == 2;
 }
 
 const char *

@@ -56,8 +56,10 @@ struct audit_probe_result {
 /* audit_probe_run - connect to address, look at it, and run every probe of plan */
 void audit_probe_run(const char *address, const struct audit_probe_plan *plan,
 		     struct audit_probe_result *r);
-/* audit_probe_refused - did probe k get a refusal (4xx or 5xx), as it should */
+/* audit_probe_refused - did probe k get a refusal (4xx or 5xx) */
 bool audit_probe_refused(const struct audit_probe_result *r, enum audit_probe_kind k);
+/* audit_probe_accepted - did probe k get a 2xx (no reply is neither) */
+bool audit_probe_accepted(const struct audit_probe_result *r, enum audit_probe_kind k);
 /* audit_probe_name - "unknown_recipient", "eicar", "spf_fail", "clean" */
 const char *audit_probe_name(enum audit_probe_kind k);
 

@@ -565,6 +565,7 @@ pf_start() {
         echo "discard    unix  - - n -   - discard"
         echo "anvil      unix  - - n -   1 anvil"
         echo "scache     unix  - - n -   1 scache"
+        echo "tlsmgr     unix  - - n 1000? 1 tlsmgr"
         echo "postlog    unix-dgram n - n - 1 postlogd"
     } >"$conf/master.cf"
     : >"$conf/main.cf"

@@ -14,7 +14,9 @@
 #     recipient";
 #  3. nothing reached the sink from mx1 or mx2 (the probes deliver nothing
 #     to an MX that behaves), and mx3's EICAR did;
-#  4. an MX that does not answer is a row with the reason, in bounded time.
+#  4. an MX that does not answer is a row with the reason, in bounded time;
+#  5. mx1 offers STARTTLS: the probes go over TLS, and the certificate's
+#     names and expiry are shown.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -73,7 +75,15 @@ mxp_daemon MX1 mx1.audit.example "$ITEST_DIR/policy.conf"
 mxp_daemon MX2 mx2.audit.example "$ITEST_DIR/policy.mx2.conf"
 sink_start
 port=$(free_port) || itest_fail "no free port"
-PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.21 pf_start "inet:127.0.0.1:$MX1_MPORT"
+# mx1 offers STARTTLS with a certificate made here (names and expiry are reported).
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=mx1.audit.example \
+    -addext "subjectAltName=DNS:mx1.audit.example,DNS:mail.audit.example" \
+    -keyout "$ITEST_DIR/tls.key" -out "$ITEST_DIR/tls.crt" >"$ITEST_DIR/openssl.log" 2>&1 \
+    || itest_fail "openssl req failed" "$ITEST_DIR/openssl.log"
+expires=$(date -u -d "$(openssl x509 -enddate -noout -in "$ITEST_DIR/tls.crt" | sed 's/^notAfter=//')" +%Y-%m-%d)
+PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.21 pf_start "inet:127.0.0.1:$MX1_MPORT" \
+    "smtpd_tls_cert_file = $ITEST_DIR/tls.crt" "smtpd_tls_key_file = $ITEST_DIR/tls.key" \
+    "smtpd_tls_security_level = may"
 PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.22 pf_start "inet:127.0.0.1:$MX2_MPORT"
 PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.23 pf_start ""
 audit() {
@@ -101,7 +111,10 @@ expect "clean              RCPT 250 2.1.5"
 expect "  * unknown_recipient  RCPT 250 2.1.5"
 expect "  * eicar              EOM  250 2.0.0"
 expect "(* differs from mx1.audit.example, the primary)"
-expect "      smtp 127.0.0.21: banner 220 pf1.itest.example"
+expect "      smtp 127.0.0.21: banner 220 pf1.itest.example (the PTR says mx1.audit.example)"
+expect "      ehlo 250 pf1.itest.example (the PTR says mx1.audit.example), STARTTLS ok"
+expect "      certificate: mx1.audit.example,mail.audit.example, expires $expires"
+expect "      ehlo 250 pf2.itest.example (the PTR says mx2.audit.example), STARTTLS not offered"
 itest_log "ok: mx1 and mx2 parity ok, mx3 a gap on every probe"
 json=$(audit --json 2>/dev/null)
 python3 - "$json" <<'PY' || itest_fail "audit --json is wrong: $json"
