@@ -3,6 +3,7 @@
 if HAVE_SPF
 module_LTLIBRARIES += milter/modules/spf/spf.la
 milter_modules_spf_spf_la_SOURCES = milter/modules/spf/spf.c \
+	milter/modules/spf/evaluate.c milter/modules/spf/evaluate.h \
 	milter/modules/spf/resolver.c milter/modules/spf/resolver.h \
 	milter/modules/spf/syntax.c milter/modules/spf/syntax.h \
 	milter/modules/spf/rewrite.c milter/modules/spf/rewrite.h
