@@ -23,6 +23,9 @@
 #include "cli/audit.h"
 #include "cli/audit_dns.h"
 #include "cli/audit_probe.h"
+#ifdef HAVE_SPF_AUDIT
+#include "cli/audit_spf.h"
+#endif
 #include "core/dns.h"
 #include "core/host.h"
 #include "policy/modreg.h"
@@ -121,10 +124,11 @@ addresses_cell(const struct audit_mx *mx)
 	for (guint i = 0; i < mx->addrs->len; i++) {
 		const struct audit_addr *a = &g_array_index(mx->addrs, struct audit_addr, i);
 
-		g_string_append_printf(out, "%s%s (ptr %s%s)", i > 0 ? ", " : "", a->text,
+		g_string_append_printf(out, "%s%s (ptr %s%s%s%s)", i > 0 ? ", " : "", a->text,
 				       a->ptr[0] != '\0' ? a->ptr : "none",
 				       a->ptr[0] != '\0' && !a->ptr_confirms ? ", not confirmed"
-									     : "");
+									     : "",
+				       a->spf[0] != '\0' ? ", spf " : "", a->spf);
 	}
 	if (out->len == 0)
 		g_string_append(out, "-");
@@ -370,6 +374,7 @@ add_mx(JsonBuilder *b, const struct audit_run *run, guint i)
 		json_builder_add_boolean_value(b, a->ptr_confirms);
 		json_builder_set_member_name(b, "in_policy");
 		json_builder_add_boolean_value(b, a->in_map);
+		add_member(b, "spf", a->spf[0] != '\0' ? a->spf : NULL);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -439,6 +444,27 @@ probe_all(struct audit_run *run, const struct audit_probe_plan *plan)
 		    run->results[i].connected)
 			run->reference = (int)i;
 	}
+}
+
+/* audit_spf - the SPF part, where the spf module is built; -1 when it cannot run */
+static int
+audit_spf(struct audit_domain *d, const char *resolver)
+{
+#ifdef HAVE_SPF_AUDIT
+	char *why = NULL;
+
+	if (d->null_mx || d->nxdomain)
+		return 0;
+	if (audit_spf_check(d, resolver, &why) < 0) {
+		fprintf(stderr, "mxparity: SPF could not be evaluated: %s\n", why);
+		g_free(why);
+		return -1;
+	}
+#else
+	(void)d;
+	(void)resolver;
+#endif
+	return 0;
 }
 
 /* usage_error - the synopsis on stderr */
@@ -546,6 +572,8 @@ mxp_cli_audit(int argc, char **argv)
 	if (audit_dns_read(dns, argv[optind], pol, &run.d, &why) < 0) {
 		fprintf(stderr, "mxparity: DNS could not be read: %s\n", why);
 		g_free(why);
+		rc = EXIT_DNS;
+	} else if (audit_spf(&run.d, resolver) < 0) {
 		rc = EXIT_DNS;
 	} else {
 		/* Probes go only to the domain's own MX addresses, as DNS gave them. */

@@ -20,6 +20,7 @@ struct audit_addr {
 	char ptr[256];	   /* "" when there is none */
 	bool ptr_confirms; /* ptr resolves back to text */
 	bool in_map;	   /* an address of the policy's host of that name */
+	char spf[16];	   /* the domain's SPF result for it, "" when not evaluated */
 };
 
 /* One MX record's target. */
