@@ -113,7 +113,7 @@ mxp_control_open(const char *path, long gid, char **error_r)
 	old_mask = umask(0117);
 	bound = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
 	umask(old_mask);
-	if (!bound || listen(fd, 16) < 0 ||
+	if (!bound || listen(fd, 64) < 0 ||
 	    (gid >= 0 &&
 	     fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)) {
 		mxp_error_set(error_r, "control socket %s: %s", path, strerror(errno));

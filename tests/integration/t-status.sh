@@ -105,8 +105,10 @@ import socket, sys, time
 path = sys.argv[1]
 def ask(data, close_write=True):
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
+    # A blocking connect waits for room in the listen queue (a timeout would make it
+    # non-blocking, and a queue full of idle clients an EAGAIN); then 10 s per read.
     s.connect(path)
+    s.settimeout(10)
     if data:
         try:
             s.sendall(data)
