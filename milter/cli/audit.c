@@ -9,6 +9,9 @@
 #include "config.h"
 #include "build_paths.h"
 
+#include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@ struct audit_run {
 	struct audit_domain d;
 	bool with_policy;
 	bool probed;
+	bool allow_private; /* --allow-private: probe loopback and private addresses (tests) */
 	struct audit_probe_result *results; /* one per MX, when probed */
 	int reference;			    /* the MX the others are compared with, or -1 */
 };
@@ -84,6 +88,12 @@ verdict(const struct audit_run *run, guint i)
 	if (r != NULL && audit_probe_accepted(r, PROBE_SPF_FAIL))
 		g_string_append_printf(v, "%sGAP: accepted an SPF-failing sender",
 				       v->len ? "; " : "");
+	for (int k = 0; r != NULL && k < PROBE_COUNT; k++)
+		if (audit_probe_untested(r, (enum audit_probe_kind)k))
+			g_string_append_printf(v, "%sNOT TESTED: %s refused at %s (%d)",
+					       v->len ? "; " : "",
+					       audit_probe_name((enum audit_probe_kind)k),
+					       r->probe[k].stage, r->probe[k].code);
 	if (r != NULL && audit_probe_refused(r, PROBE_CLEAN))
 		g_string_append_printf(v, "%sPROBLEM: refused the clean probe", v->len ? "; " : "");
 	/* No reply is no evidence either way: said as such, never taken as accepted. */
@@ -104,11 +114,22 @@ verdict(const struct audit_run *run, guint i)
 	return g_string_free(v, FALSE);
 }
 
+/* null_target - the "." of a null MX: not a host, never a row */
+static bool
+null_target(const struct audit_run *run, guint i)
+{
+	return strcmp(((struct audit_mx *)g_ptr_array_index(run->d.mx, i))->name, ".") == 0;
+}
+
 /* bad - MX i's verdict is not "ok" */
 static bool
 bad(const struct audit_run *run, guint i)
 {
-	char *v = verdict(run, i);
+	char *v;
+
+	if (null_target(run, i))
+		return false;
+	v = verdict(run, i);
 	bool b = strcmp(v, "ok") != 0 && strcmp(v, "parity ok") != 0;
 
 	g_free(v);
@@ -163,6 +184,9 @@ print_probe(const struct audit_run *run, guint i)
 
 	if (r == NULL)
 		return;
+	if (((struct audit_mx *)g_ptr_array_index(run->d.mx, i))->addrs->len > 1)
+		printf("      (probed on %s only: %u more address(es) not probed)\n", r->address,
+		       ((struct audit_mx *)g_ptr_array_index(run->d.mx, i))->addrs->len - 1);
 	if (!r->connected) {
 		printf("      smtp %s: %s\n", r->address,
 		       r->connect_error[0] ? r->connect_error : "no SMTP banner");
@@ -194,6 +218,21 @@ print_probe(const struct audit_run *run, guint i)
 	}
 }
 
+/* print_record - a TXT record as one safe line: a zone may hold terminal escapes */
+static void
+print_record(const char *what, const char *txt)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *c = txt; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f || (unsigned char)*c >= 0x80)
+			g_string_append_printf(out, "\\x%02x", (unsigned char)*c);
+		else
+			g_string_append_c(out, *c);
+	printf("%s: %s\n", what, out->str);
+	g_string_free(out, TRUE);
+}
+
 /* print_table - the report a postmaster reads */
 static void
 print_table(const struct audit_run *run)
@@ -217,7 +256,12 @@ print_table(const struct audit_run *run)
 		printf("%-5s %-5s %-28s %-8s %s\n", "PREF", "GROUP", "HOST", "TIER", "VERDICT");
 		for (guint i = 0; i < d->mx->len; i++) {
 			const struct audit_mx *mx = g_ptr_array_index(d->mx, i);
-			char *v = verdict(run, i), *cell = addresses_cell(mx);
+			char *v, *cell;
+
+			if (null_target(run, i))
+				continue;
+			v = verdict(run, i);
+			cell = addresses_cell(mx);
 			char group[16];
 
 			/* "rr": targets of one preference, which senders pick from at random. */
@@ -236,9 +280,9 @@ print_table(const struct audit_run *run)
 				       ->name);
 	}
 	for (guint i = 0; i < d->spf->len; i++)
-		printf("SPF: %s\n", (const char *)g_ptr_array_index(d->spf, i));
+		print_record("SPF", g_ptr_array_index(d->spf, i));
 	for (guint i = 0; i < d->dmarc->len; i++)
-		printf("DMARC: %s\n", (const char *)g_ptr_array_index(d->dmarc, i));
+		print_record("DMARC", g_ptr_array_index(d->dmarc, i));
 	if (problems == 0) {
 		printf("no problems found in DNS\n");
 		return;
@@ -255,6 +299,16 @@ print_table(const struct audit_run *run)
 	}
 }
 
+/* add_string - a string value, made valid UTF-8 (a zone or an MX may send any bytes) */
+static void
+add_string(JsonBuilder *b, const char *value)
+{
+	char *valid = g_utf8_make_valid(value, -1);
+
+	json_builder_add_string_value(b, valid);
+	g_free(valid);
+}
+
 /* add_strings - a JSON array of the strings in list */
 static void
 add_strings(JsonBuilder *b, const char *member, const GPtrArray *list)
@@ -262,7 +316,7 @@ add_strings(JsonBuilder *b, const char *member, const GPtrArray *list)
 	json_builder_set_member_name(b, member);
 	json_builder_begin_array(b);
 	for (guint i = 0; i < list->len; i++)
-		json_builder_add_string_value(b, g_ptr_array_index(list, i));
+		add_string(b, g_ptr_array_index(list, i));
 	json_builder_end_array(b);
 }
 
@@ -272,7 +326,7 @@ add_member(JsonBuilder *b, const char *name, const char *value)
 {
 	json_builder_set_member_name(b, name);
 	if (value != NULL)
-		json_builder_add_string_value(b, value);
+		add_string(b, value);
 	else
 		json_builder_add_null_value(b);
 }
@@ -406,7 +460,8 @@ print_json(const struct audit_run *run)
 	json_builder_set_member_name(b, "mx");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->mx->len && !d->null_mx; i++)
-		add_mx(b, run, i);
+		if (!null_target(run, i))
+			add_mx(b, run, i);
 	json_builder_end_array(b);
 	add_strings(b, "spf", d->spf);
 	add_strings(b, "dmarc", d->dmarc);
@@ -426,6 +481,29 @@ print_json(const struct audit_run *run)
 	g_object_unref(b);
 }
 
+/* probeable - a public address, or any when the caller allows private ones (tests) */
+static bool
+probeable(const char *addr, bool allow_private)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (allow_private)
+		return true;
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		uint32_t h = ntohl(a4.s_addr);
+
+		return !((h >> 24) == 0 || (h >> 24) == 10 || (h >> 24) == 127 ||
+			 (h >> 16) == 0xa9fe || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8 ||
+			 (h >> 22) == (100u << 2 | 1) /* 100.64/10 */);
+	}
+	if (inet_pton(AF_INET6, addr, &a6) == 1)
+		return !(IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_UNSPECIFIED(&a6) ||
+			 IN6_IS_ADDR_LINKLOCAL(&a6) || IN6_IS_ADDR_V4MAPPED(&a6) ||
+			 (a6.s6_addr[0] & 0xfe) == 0xfc);
+	return false;
+}
+
 /* probe_all - every MX's first address, in preference order; the primary as reference */
 static void
 probe_all(struct audit_run *run, const struct audit_probe_plan *plan)
@@ -438,7 +516,19 @@ probe_all(struct audit_run *run, const struct audit_probe_plan *plan)
 
 		if (mx->addrs->len == 0)
 			continue;
-		audit_probe_run(g_array_index(mx->addrs, struct audit_addr, 0).text, plan,
+		if (!probeable(g_array_index(mx->addrs, struct audit_addr, 0).text,
+			       run->allow_private)) {
+			/* Reported as such: a zone must not steer the probes into the prober's
+			 * own network (its MTA may trust it and relay the EICAR unscanned). */
+			snprintf(run->results[i].address, sizeof(run->results[i].address), "%s",
+				 g_array_index(mx->addrs, struct audit_addr, 0).text);
+			snprintf(run->results[i].connect_error,
+				 sizeof(run->results[i].connect_error),
+				 "not probed: a loopback, private or link-local address "
+				 "(--allow-private)");
+			continue;
+		}
+		audit_probe_run(g_array_index(mx->addrs, struct audit_addr, 0).text, mx->name, plan,
 				&run->results[i]);
 		if (run->reference < 0 && mx->tier != NULL && strcmp(mx->tier, "primary") == 0 &&
 		    run->results[i].connected)
@@ -504,6 +594,8 @@ plan_from(const struct mxp_policy *pol, struct audit_probe_plan *plan, char *unk
 int
 mxp_cli_audit(int argc, char **argv)
 {
+	/* An MX that resets in the middle of TLS must not end the run (OpenSSL writes plainly). */
+	signal(SIGPIPE, SIG_IGN);
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "resolver", required_argument, NULL, 'r' },
@@ -511,6 +603,7 @@ mxp_cli_audit(int argc, char **argv)
 		{ "probe", no_argument, NULL, 'P' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "allow-private", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy = DEFAULT_POLICY, *module_dir = MODULEDIR, *resolver = "system";
@@ -530,6 +623,7 @@ mxp_cli_audit(int argc, char **argv)
 		case 'r': resolver = optarg; break;
 		case 'N': run.with_policy = false; break;
 		case 'P': probe = true; break;
+		case 'A': run.allow_private = true; break;
 		case 'p':
 			plan.port = (unsigned)strtoul(optarg, &end, 10);
 			if (*end != '\0' || plan.port < 1 || plan.port > 65535)
@@ -558,6 +652,15 @@ mxp_cli_audit(int argc, char **argv)
 		}
 	}
 	if (probe && !plan_from(pol, &plan, unknown, sizeof(unknown), host, sizeof(host))) {
+		mxp_policy_unref(pol);
+		return EXIT_USAGE;
+	}
+	/* The probes write to the audited domain's own mailboxes, never to another's. */
+	if (probe && g_ascii_strcasecmp(strrchr(plan.known_rcpt, '@') + 1, argv[optind]) != 0) {
+		fprintf(stderr,
+			"mxparity: the audit section's known_recipient %s is not at %s: the probes "
+			"would send mail for another domain\n",
+			plan.known_rcpt, argv[optind]);
 		mxp_policy_unref(pol);
 		return EXIT_USAGE;
 	}

@@ -310,8 +310,13 @@ read_target(struct mxp_dns *dns, struct audit_mx *mx, const struct mxp_policy *p
 		struct audit_addr a = { 0 };
 
 		snprintf(a.text, sizeof(a.text), "%s", (const char *)g_ptr_array_index(addrs, i));
-		if (check_ptr(dns, &a, mx->problems, error_r) < 0)
-			goto out;
+		char *why = NULL;
+
+		/* A broken reverse zone is the address's problem, not a reason to stop. */
+		if (check_ptr(dns, &a, mx->problems, &why) < 0)
+			problem(mx->problems, "%s: its PTR could not be checked: %s", a.text,
+				why != NULL ? why : "DNS error");
+		g_free(why);
 		a.in_map = host != NULL && mxp_cidr_match_any(host->addrs, host->naddrs, a.text);
 		if (host != NULL && !a.in_map)
 			problem(mx->problems,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -34,7 +35,18 @@ struct conn {
 	char buf[4096];
 	size_t len;
 	unsigned timeout_s;
+	long long deadline_ms; /* the whole session: a server that trickles is cut off */
 };
+
+/* mono_ms - the monotonic clock in milliseconds */
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* printable - text as one safe line: control bytes and non-ASCII become '?' */
 static void
@@ -111,6 +123,7 @@ conn_close(struct conn *c)
 	if (c->ssl != NULL) {
 		SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
+		ERR_clear_error();
 	}
 	if (c->ctx != NULL)
 		SSL_CTX_free(c->ctx);
@@ -155,6 +168,8 @@ conn_line(struct conn *c, char *out, size_t outlen)
 			c->len -= n;
 			return true;
 		}
+		if (mono_ms() > c->deadline_ms)
+			return false;
 		r = c->ssl != NULL
 			    ? SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len))
 			    : recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
@@ -164,36 +179,51 @@ conn_line(struct conn *c, char *out, size_t outlen)
 	}
 }
 
-/* conn_reply - one (multi-line) reply; all its lines go to lines when given */
+/*
+ * conn_reply - one (multi-line) reply; all its lines go to lines when given.
+ * A reply counts only when its last line came and every line had the same
+ * code: anything else is code 0, so that no part of it is taken for the
+ * answer to the next command.
+ */
 static void
 conn_reply(struct conn *c, const char *stage, struct audit_reply *rep, GString *lines)
 {
 	char line[MAX_LINE + 1];
+	int code = 0;
 
 	memset(rep, 0, sizeof(*rep));
 	snprintf(rep->stage, sizeof(rep->stage), "%s", stage);
 	for (int i = 0; i < MAX_LINES && conn_line(c, line, sizeof(line)); i++) {
-		bool last = strlen(line) < 4 || line[3] != '-';
+		bool coded = strlen(line) >= 3 && g_ascii_isdigit(line[0]) &&
+			     g_ascii_isdigit(line[1]) && g_ascii_isdigit(line[2]) &&
+			     (line[3] == '\0' || line[3] == ' ' || line[3] == '-');
+		int this =
+			coded ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : -1;
 
-		if (i == 0 && strlen(line) >= 3 && g_ascii_isdigit(line[0]) &&
-		    g_ascii_isdigit(line[1]) && g_ascii_isdigit(line[2])) {
-			const char *t = line + (strlen(line) > 3 ? 4 : 3);
+		if (lines != NULL)
+			g_string_append_printf(lines, "%s\n", line);
+		if (!coded || (i > 0 && this != code))
+			break; /* not SMTP: nothing of it is believed */
+		if (i == 0) {
+			const char *t = line + (line[3] != '\0' ? 4 : 3);
 			int n = 0;
-			unsigned a, b, d;
+			unsigned x, y, z;
 
-			rep->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-			if (sscanf(t, "%1u.%3u.%3u%n", &a, &b, &d, &n) == 3 &&
+			code = this;
+			if (sscanf(t, "%1u.%3u.%3u%n", &x, &y, &z, &n) == 3 &&
 			    (t[n] == ' ' || !t[n])) {
-				snprintf(rep->xcode, sizeof(rep->xcode), "%u.%u.%u", a, b, d);
+				snprintf(rep->xcode, sizeof(rep->xcode), "%u.%u.%u", x, y, z);
 				t += n + (t[n] == ' ');
 			}
 			snprintf(rep->text, sizeof(rep->text), "%s", t);
 		}
-		if (lines != NULL)
-			g_string_append_printf(lines, "%s\n", line);
-		if (last)
+		if (line[3] != '-') {
+			rep->code = code;
 			return;
+		}
 	}
+	snprintf(rep->text, sizeof(rep->text), "no complete SMTP reply");
+	c->deadline_ms = 0; /* the rest of this session would be out of step: stop it */
 }
 
 /* command - one command line, then its reply */
@@ -264,39 +294,48 @@ cert_facts(SSL *ssl, struct audit_probe_result *r)
 	X509_free(cert);
 }
 
-/* start_tls - STARTTLS and the handshake; certificates are reported, not verified */
+/*
+ * start_tls - STARTTLS and the handshake, with the MX's name from DNS as SNI
+ * (what a sender asks for); certificates are reported, not verified, and
+ * only the first look records them.
+ */
 static bool
-start_tls(struct conn *c, const char *sni, struct audit_probe_result *r)
+start_tls(struct conn *c, const char *sni, struct audit_probe_result *r, bool first)
 {
 	struct audit_reply rep;
+	char scratch[160];
+	char *err = first ? r->tls_error : scratch;
+	size_t errlen = first ? sizeof(r->tls_error) : sizeof(scratch);
 
 	command(c, "TLS", "STARTTLS", &rep, NULL);
 	if (rep.code != 220) {
-		snprintf(r->tls_error, sizeof(r->tls_error), "STARTTLS answered %d %.100s",
-			 rep.code, rep.text);
+		snprintf(err, errlen, "STARTTLS answered %d %.100s", rep.code, rep.text);
 		return false;
 	}
+	ERR_clear_error();
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	c->ssl = c->ctx != NULL ? SSL_new(c->ctx) : NULL;
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 ||
 	    (sni[0] != '\0' && SSL_set_tlsext_host_name(c->ssl, sni) != 1) ||
 	    SSL_connect(c->ssl) != 1) {
 		unsigned long e = ERR_get_error();
+		const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
 
-		snprintf(r->tls_error, sizeof(r->tls_error), "TLS handshake failed: %s",
-			 e != 0 ? ERR_reason_error_string(e) : "closed");
+		snprintf(err, errlen, "TLS handshake failed: %s",
+			 why != NULL ? why : "closed or timed out");
 		ERR_clear_error();
 		return false;
 	}
-	cert_facts(c->ssl, r);
+	if (first)
+		cert_facts(c->ssl, r);
 	c->len = 0; /* nothing read in clear may be taken as TLS data */
 	return true;
 }
 
 /* session - connect, banner, EHLO, STARTTLS when offered; false when it cannot go on */
 static bool
-session(struct conn *c, const char *address, const struct audit_probe_plan *plan,
-	struct audit_probe_result *r, bool first)
+session(struct conn *c, const char *address, const char *mx_name,
+	const struct audit_probe_plan *plan, struct audit_probe_result *r, bool first)
 {
 	char ehlo[300], why[160];
 	GString *lines = g_string_new(NULL);
@@ -306,6 +345,8 @@ session(struct conn *c, const char *address, const struct audit_probe_plan *plan
 	c->fd = -1;
 	c->len = 0;
 	c->timeout_s = plan->timeout_s;
+	/* A session has at most a dozen steps: six timeouts in all bound it. */
+	c->deadline_ms = mono_ms() + 6LL * plan->timeout_s * 1000;
 	if (conn_open(c, address, plan->port, why, sizeof(why)) < 0) {
 		if (first)
 			snprintf(r->connect_error, sizeof(r->connect_error), "%s", why);
@@ -320,15 +361,19 @@ session(struct conn *c, const char *address, const struct audit_probe_plan *plan
 		r->ehlo = reply;
 		first_word(banner.text, r->banner_name, sizeof(r->banner_name));
 		first_word(reply.text, r->ehlo_name, sizeof(r->ehlo_name));
-		r->starttls = strstr(lines->str, "250-STARTTLS\n") != NULL ||
-			      strstr(lines->str, "250 STARTTLS\n") != NULL;
+		/* EHLO keywords are case-insensitive (RFC 5321 4.1.1.1). */
+		char *lower = g_ascii_strdown(lines->str, -1);
+
+		r->starttls = strstr(lower, "250-starttls\n") != NULL ||
+			      strstr(lower, "250 starttls\n") != NULL;
+		g_free(lower);
 	}
 	if (banner.code != 220 || reply.code != 250)
 		goto out;
 	/* The probes take TLS when the first look found it working, as a sender falls back
 	 * to plain text when it does not; the first look records what failed. */
 	if (first ? r->starttls : r->tls_ok) {
-		if (!start_tls(c, r->banner_name, r))
+		if (!start_tls(c, mx_name, r, first))
 			goto out;
 		if (first)
 			r->tls_ok = true;
@@ -348,7 +393,14 @@ static GString *
 eicar_message(const struct audit_probe_plan *plan)
 {
 	GString *m = g_string_new(NULL);
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
 
+	/* Well-formed, so that no header check refuses it before the virus scanner does. */
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
+	g_string_append_printf(m, "Date: %s\r\nMessage-ID: <mxparity-audit.%ld.%ld@%s>\r\n", date,
+			       (long)now, (long)getpid(), plan->helo);
 	g_string_append_printf(m,
 			       "From: <%s>\r\nTo: <%s>\r\nSubject: mxparity audit: EICAR test "
 			       "(must be refused)\r\nMIME-Version: 1.0\r\nContent-Type: "
@@ -358,7 +410,8 @@ eicar_message(const struct audit_probe_plan *plan)
 			       "--mxparity-audit\r\nContent-Type: application/octet-stream; "
 			       "name=\"eicar.com\"\r\nContent-Disposition: attachment; "
 			       "filename=\"eicar.com\"\r\n\r\n",
-			       plan->sender, plan->known_rcpt);
+			       plan->sender[0] != '\0' ? plan->sender : plan->known_rcpt,
+			       plan->known_rcpt);
 	g_string_append_printf(m, "X5O!P%%@AP[4\\PZX54(P^)7CC)7}$%s-%s-%s!$H+H*\r\n", "EICAR",
 			       "STANDARD-ANTIVIRUS", "TEST-FILE");
 	g_string_append(m, "--mxparity-audit--\r\n.\r\n");
@@ -367,8 +420,8 @@ eicar_message(const struct audit_probe_plan *plan)
 
 /* run_probe - one probe in a transaction of its own */
 static void
-run_probe(const char *address, const struct audit_probe_plan *plan, struct audit_probe_result *r,
-	  enum audit_probe_kind k)
+run_probe(const char *address, const char *mx_name, const struct audit_probe_plan *plan,
+	  struct audit_probe_result *r, enum audit_probe_kind k)
 {
 	struct conn c = { .fd = -1 };
 	struct audit_reply *rep = &r->probe[k];
@@ -378,7 +431,7 @@ run_probe(const char *address, const struct audit_probe_plan *plan, struct audit
 
 	r->ran[k] = true;
 	memset(rep, 0, sizeof(*rep));
-	if (!session(&c, address, plan, r, false)) {
+	if (!session(&c, address, mx_name, plan, r, false)) {
 		snprintf(rep->stage, sizeof(rep->stage), "CONNECT");
 		snprintf(rep->text, sizeof(rep->text), "no SMTP session");
 		goto out;
@@ -420,7 +473,7 @@ out:
 }
 
 void
-audit_probe_run(const char *address, const struct audit_probe_plan *plan,
+audit_probe_run(const char *address, const char *mx_name, const struct audit_probe_plan *plan,
 		struct audit_probe_result *r)
 {
 	struct conn c = { .fd = -1 };
@@ -428,22 +481,42 @@ audit_probe_run(const char *address, const struct audit_probe_plan *plan,
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->address, sizeof(r->address), "%s", address);
-	if (session(&c, address, plan, r, true))
+	if (session(&c, address, mx_name, plan, r, true))
 		command(&c, "QUIT", "QUIT", &bye, NULL);
 	conn_close(&c);
 	if (!r->connected)
 		return;
-	run_probe(address, plan, r, PROBE_UNKNOWN_RCPT);
-	run_probe(address, plan, r, PROBE_EICAR);
+	run_probe(address, mx_name, plan, r, PROBE_UNKNOWN_RCPT);
+	run_probe(address, mx_name, plan, r, PROBE_EICAR);
 	if (plan->spf_fail_sender != NULL)
-		run_probe(address, plan, r, PROBE_SPF_FAIL);
-	run_probe(address, plan, r, PROBE_CLEAN);
+		run_probe(address, mx_name, plan, r, PROBE_SPF_FAIL);
+	run_probe(address, mx_name, plan, r, PROBE_CLEAN);
+}
+
+/* expected_stage - where probe k's check is made */
+static bool
+expected_stage(enum audit_probe_kind k, const char *stage)
+{
+	switch (k) {
+	case PROBE_UNKNOWN_RCPT: return strcmp(stage, "RCPT") == 0;
+	case PROBE_EICAR: return strcmp(stage, "EOM") == 0;
+	case PROBE_SPF_FAIL: return strcmp(stage, "MAIL") == 0 || strcmp(stage, "RCPT") == 0;
+	default: return true;
+	}
 }
 
 bool
 audit_probe_refused(const struct audit_probe_result *r, enum audit_probe_kind k)
 {
-	return r->ran[k] && (r->probe[k].code / 100 == 4 || r->probe[k].code / 100 == 5);
+	return r->ran[k] && (r->probe[k].code / 100 == 4 || r->probe[k].code / 100 == 5) &&
+	       expected_stage(k, r->probe[k].stage);
+}
+
+bool
+audit_probe_untested(const struct audit_probe_result *r, enum audit_probe_kind k)
+{
+	return r->ran[k] && (r->probe[k].code / 100 == 4 || r->probe[k].code / 100 == 5) &&
+	       !expected_stage(k, r->probe[k].stage);
 }
 
 bool

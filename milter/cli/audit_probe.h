@@ -21,7 +21,7 @@ struct audit_reply {
 enum audit_probe_kind {
 	PROBE_UNKNOWN_RCPT, /* must be refused at RCPT */
 	PROBE_EICAR,	    /* must be refused at the end of DATA */
-	PROBE_SPF_FAIL,	    /* must be refused (MAIL, RCPT or end of DATA) */
+	PROBE_SPF_FAIL,	    /* must be refused at MAIL or RCPT (DATA is never sent) */
 	PROBE_CLEAN,	    /* must be accepted up to RCPT, then RSET */
 	PROBE_COUNT
 };
@@ -54,12 +54,18 @@ struct audit_probe_result {
 };
 
 /* audit_probe_run - connect to address, look at it, and run every probe of plan */
-void audit_probe_run(const char *address, const struct audit_probe_plan *plan,
+void audit_probe_run(const char *address, const char *mx_name, const struct audit_probe_plan *plan,
 		     struct audit_probe_result *r);
-/* audit_probe_refused - did probe k get a refusal (4xx or 5xx) */
+/*
+ * audit_probe_refused - did probe k get a refusal (4xx or 5xx) where the check
+ * it tests is made: RCPT for the unknown recipient, MAIL or RCPT for the SPF
+ * fail, the end of DATA for EICAR; a refusal anywhere else tested nothing.
+ */
 bool audit_probe_refused(const struct audit_probe_result *r, enum audit_probe_kind k);
 /* audit_probe_accepted - did probe k get a 2xx (no reply is neither) */
 bool audit_probe_accepted(const struct audit_probe_result *r, enum audit_probe_kind k);
+/* audit_probe_untested - probe k ran but was refused before what it tests */
+bool audit_probe_untested(const struct audit_probe_result *r, enum audit_probe_kind k);
 /* audit_probe_name - "unknown_recipient", "eicar", "spf_fail", "clean" */
 const char *audit_probe_name(enum audit_probe_kind k);
 

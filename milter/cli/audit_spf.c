@@ -81,6 +81,24 @@ audit_spf_check(struct audit_domain *d, const char *resolver, char **error_r)
 			spf_check_free(&c);
 		}
 	}
+	{
+		/* An address no record names (TEST-NET-1) walks every include: the limits are
+		 * those of the whole record, not of the path an MX's address took. */
+		struct spf_check c = { 0 };
+		const struct spf_question q = {
+			.resolver = r,
+			.client_addr = "192.0.2.1",
+			.client_family = AF_INET,
+			.helo = d->name,
+			.sender = sender,
+			.deadline_ms = spf_clock_ms() + EVAL_BUDGET_MS,
+		};
+
+		spf_evaluate(&q, &c);
+		over_terms |= c.terms > SPF_MAX_DNS_TERMS;
+		over_voids |= c.voids > 2;
+		spf_check_free(&c);
+	}
 	if (over_terms)
 		g_ptr_array_add(
 			d->problems,

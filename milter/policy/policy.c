@@ -919,8 +919,18 @@ build_audit(struct mxp_policy *pol, cfg_t *sec)
 	if (pol->audit.known_recipient == NULL)
 		return fail_at(sec->line, "audit: known_recipient is required (a real mailbox the "
 					  "probes may address)");
-	if (cfg_size(sec, "helo") > 0)
-		pol->audit.helo = g_strdup(cfg_getstr(sec, "helo"));
+	if (cfg_size(sec, "helo") > 0) {
+		const char *h = cfg_getstr(sec, "helo");
+
+		/* It goes into an EHLO line: no spaces or control characters, a host's length. */
+		for (const char *c = h; *c != '\0'; c++)
+			if (!g_ascii_isgraph(*c))
+				return fail_at(sec->line, "audit helo = \"%s\": not a host name",
+					       h);
+		if (h[0] == '\0' || strlen(h) > 255)
+			return fail_at(sec->line, "audit helo = \"%s\": not a host name", h);
+		pol->audit.helo = g_strdup(h);
+	}
 	return 0;
 }
 

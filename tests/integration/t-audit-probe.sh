@@ -88,7 +88,7 @@ PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.22 pf_start "inet:127.0.0.1:$MX2_MPO
 PF_LISTEN_PORT=$port PF_LISTEN_ADDR=127.0.0.23 pf_start ""
 audit() {
     timeout 120 "$top_builddir/mxparity" audit -c "$ITEST_DIR/policy.conf" -M "$MXP_MODDIR" \
-        --resolver "127.0.0.1:$DNS_PORT" --probe --port "$port" --timeout 10 "$@" audit.example
+        --resolver "127.0.0.1:$DNS_PORT" --probe --allow-private --port "$port" --timeout 10 "$@" audit.example
 }
 expect() { # expect TEXT: the last output has the line (fixed string)
     grep -qF -- "$1" "$ITEST_DIR/last.out" || itest_fail "audit output lacks: $1" "$ITEST_DIR/last.out"
@@ -133,6 +133,23 @@ assert set(m3["probe"]["differs_from_primary"]) == {"unknown_recipient", "eicar"
 PY
 itest_log "ok: --json"
 
+# Without --allow-private, loopback MX addresses are not probed (a zone must
+# not steer the probes into the prober's own network), and said so.
+timeout 120 "$top_builddir/mxparity" audit -c "$ITEST_DIR/policy.conf" -M "$MXP_MODDIR" \
+    --resolver "127.0.0.1:$DNS_PORT" --probe --port "$port" audit.example >"$ITEST_DIR/last.out" 2>&1
+case $(verdict_of mx1.audit.example) in
+    *"NO ANSWER: not probed: a loopback, private or link-local address (--allow-private)"*) ;;
+    *) itest_fail "mx1 without --allow-private: '$(verdict_of mx1.audit.example)'" "$ITEST_DIR/last.out" ;;
+esac
+# A known recipient at another domain: the probes would write to that domain's mailboxes.
+timeout 60 "$top_builddir/mxparity" audit -c "$ITEST_DIR/policy.conf" -M "$MXP_MODDIR" \
+    --resolver "127.0.0.1:$DNS_PORT" --probe --allow-private --port "$port" good.example \
+    >"$ITEST_DIR/other.out" 2>&1; rc=$?
+[ "$rc" -eq 2 ] || itest_fail "probing another domain: exit $rc, want 2" "$ITEST_DIR/other.out"
+grep -qF "known_recipient postmaster@audit.example is not at good.example" "$ITEST_DIR/other.out" \
+    || itest_fail "no word on the other domain" "$ITEST_DIR/other.out"
+itest_log "ok: private addresses not probed without --allow-private; no probes for another domain"
+
 # 2. a backup that filters less than the primary
 write_policy "$ITEST_DIR/policy.mx2.conf" "on_fail = tag"
 sed -i 's/version = "audit.1"/version = "audit.2"/' "$ITEST_DIR/policy.mx2.conf"
@@ -154,7 +171,8 @@ sink_wait_count 4 30
 n=$(grep -l 'mxparity audit: EICAR test' "$SINK_DIR"/* 2>/dev/null | wc -l)
 [ "$n" -eq 4 ] || itest_fail "$n EICAR probes delivered, want 4 (mx3's, one per run)"
 [ "$(find "$SINK_DIR" -type f | wc -l)" -eq 4 ] || itest_fail "more than mx3's EICAR probes were delivered"
-for f in "$PF_DIR"/../postfix/log/maillog "$PF_DIR"/../postfix.2/log/maillog; do
+for f in "$ITEST_DIR/postfix/log/maillog" "$ITEST_DIR/postfix.2/log/maillog"; do
+    [ -f "$f" ] || itest_fail "no maillog $f"
     if grep -q 'status=sent' "$f"; then itest_fail "a probe was delivered through a protected MX" "$f"; fi
 done
 itest_log "ok: only mx3 delivered its EICAR probes"
