@@ -562,7 +562,8 @@ static int
 usage_error(void)
 {
 	fprintf(stderr, "usage: mxparity audit [-c POLICY] [-M MODULE_DIR] [--no-policy] "
-			"[--resolver ADDR] [--json] [--probe [--port N] [--timeout S]] DOMAIN\n");
+			"[--resolver ADDR] [--json] [--probe [--port N] [--timeout S] "
+			"[--allow-private]] DOMAIN\n");
 	return EXIT_USAGE;
 }
 

@@ -41,7 +41,9 @@ static void __attribute__((noreturn)) usage(FILE *out, int status)
 		"       mxparity status [-S CONTROL_SOCKET] [--prometheus]\n"
 		"       mxparity audit [-c POLICY] [-M MODULE_DIR] [--no-policy] [--resolver "
 		"ADDR]\n"
-		"                      [--json] DOMAIN\n"
+		"                      [--json] [--probe [--port N] [--timeout S] "
+		"[--allow-private]]\n"
+		"                      DOMAIN\n"
 		"       mxparity --help | --version\n"
 		"exit: 0 accept/tag, 1 reject/discard/quarantine, 2 usage or policy error, 3 "
 		"tempfail\n");
