@@ -13,7 +13,8 @@ main(void)
 {
 	static Suite *(*const suites[])(void) = {
 		suite_cidr,    suite_verdict,  suite_thread_stack, suite_policy, suite_digest,
-		suite_modules, suite_pipeline, suite_received,	   suite_parity, NULL,
+		suite_modules, suite_pipeline, suite_received,	   suite_parity, suite_negotiate,
+		NULL,
 	};
 
 	return mxp_check_main("check_mxparity", suites);

@@ -18,6 +18,7 @@ Suite *suite_modules(void);
 Suite *suite_pipeline(void);
 Suite *suite_received(void);
 Suite *suite_parity(void);
+Suite *suite_negotiate(void);
 
 /* mxp_check_main - run suites (NULL-terminated) in one process; the exit status */
 int mxp_check_main(const char *name, Suite *(*const suites[])(void));

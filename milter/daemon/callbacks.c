@@ -15,25 +15,21 @@
 #include <libmilter/mfapi.h>
 
 #include "daemon/callbacks.h"
+#include "daemon/negotiate.h"
 #include "util/counters.h"
 #include "util/log.h"
 #include "core/pipeline.h"
 #include "policy/policy.h"
 
-/*
- * The stages at which the MTA is asked not to wait for our reply: one round
- * trip fewer per header, and none at connect, HELO, end of headers and body.
- * The session keeps any verdict reached there and gives it at the next stage
- * that replies: a connect or HELO verdict at MAIL, the others at end of
- * message.  libmilter answers in our place when an MTA lacks the feature.
- */
-#define NOREPLY_STAGES (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+/* The actions libmilter may use without asking (negotiate.c narrows them). */
+#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
 
 static atomic_int active_connections;
 static atomic_bool draining;
-static atomic_int max_connections;  /* 0: no bound */
-static atomic_llong busy_logged_at; /* when the cap was last logged (s) */
+static atomic_int max_connections;   /* 0: no bound */
+static atomic_llong busy_logged_at;  /* when the cap was last logged (s) */
+static atomic_bool told_no_symlist;  /* "cannot ask for macros" logged */
+static atomic_bool told_no_queue_id; /* "no macro i" logged */
 /* The private data of a connection over the cap: it has no session. */
 static char busy_marker;
 
@@ -156,26 +152,45 @@ progress(void *arg)
 	smfi_progress(arg);
 }
 
+/* log_once - a line about the MTA's configuration, the first time only */
+static void
+log_once(atomic_bool *told, int priority, const char *text)
+{
+	if (!atomic_exchange(told, true))
+		mxp_log(priority, "%s", text);
+}
+
 static sfsistat
 on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned long f2,
 	     unsigned long f3, unsigned long *actions_r, unsigned long *steps_r,
 	     unsigned long *f2_r, unsigned long *f3_r)
 {
-	(void)ctx;
+	struct mxp_negotiation neg;
+	char why[256];
+
 	(void)f2;
 	(void)f3;
-	if ((actions & MILTER_ACTIONS) != MILTER_ACTIONS ||
-	    (steps & NOREPLY_STAGES) != NOREPLY_STAGES) {
-		mxp_log(LOG_ERR,
-			"MTA offers milter actions 0x%lx and protocol steps 0x%lx; "
-			"mxparityd needs actions 0x%lx and steps 0x%lx",
-			actions, steps, (unsigned long)MILTER_ACTIONS,
-			(unsigned long)NOREPLY_STAGES);
+	if (!mxp_negotiate(actions, steps, &neg, why, sizeof(why))) {
+		mxp_log(LOG_ERR, "%s; refusing the milter connection", why);
 		return SMFIS_REJECT;
 	}
-	*actions_r = MILTER_ACTIONS;
+	/* Each list replaces the MTA's own for this milter only. */
+	if (neg.ask_macros &&
+	    (smfi_setsymlist(ctx, SMFIM_ENVFROM, MXP_MACROS_ENVFROM) != MI_SUCCESS ||
+	     smfi_setsymlist(ctx, SMFIM_EOH, MXP_MACROS_EOH) != MI_SUCCESS ||
+	     smfi_setsymlist(ctx, SMFIM_EOM, MXP_MACROS_EOM) != MI_SUCCESS))
+		neg.ask_macros = false;
+	if (!neg.ask_macros) {
+		neg.actions &= ~(unsigned long)SMFIF_SETSYMLIST;
+		log_once(&told_no_symlist, LOG_WARNING,
+			 "the MTA cannot be asked for macros (no SMFIF_SETSYMLIST): it must send "
+			 "i and {auth_authen} at MAIL and i at end of message by its own lists "
+			 "(see mxparityd(8), MACROS); without {auth_authen} an authenticated "
+			 "client is checked as any other");
+	}
+	*actions_r = neg.actions;
 	/* libmilter has already set the steps we have no callback for */
-	*steps_r |= NOREPLY_STAGES;
+	*steps_r |= neg.steps;
 	*f2_r = *f3_r = 0;
 	return SMFIS_CONTINUE;
 }
@@ -345,6 +360,10 @@ on_eom(SMFICTX *ctx)
 
 	if (s == NULL)
 		return without_session(ctx);
+	if (smfi_getsymval(ctx, "i") == NULL)
+		log_once(&told_no_queue_id, LOG_WARNING,
+			 "the MTA sent no queue id (macro i) by end of message: log lines say "
+			 "NOQUEUE instead (see mxparityd(8), MACROS)");
 	fin = mxp_session_eom(s);
 	status = to_status(ctx, &fin->outcome);
 	if (status == SMFIS_CONTINUE && fin->removals != NULL && apply_edits(ctx, fin) < 0) {

@@ -29,6 +29,7 @@ ITEST_DIR=""
 ITEST_PIDS=()       # pids killed by teardown (itest_track_pid)
 ITEST_LOGS=()       # files dumped by teardown on failure (itest_track_log)
 ITEST_CLEANUP=()    # commands teardown runs last (itest_cleanup_add)
+ITEST_STOPS=()      # commands teardown runs first (itest_stop_add)
 ITEST_PF_CONFS=()   # config dirs of every Postfix instance started
 ITEST_SHOWN=()      # files already shown by itest_fail (not dumped twice)
 SWAKS_LOG=""
@@ -215,6 +216,12 @@ _itest_reap_stale() {
     done <"$dir/tracked.pids"
 }
 
+# itest_stop_add COMMAND: teardown evaluates COMMAND first, before it stops
+# Postfix and the tracked pids (e.g. sendmail.sh's sm_stop_all).
+itest_stop_add() {
+    ITEST_STOPS+=("$1")
+}
+
 # itest_cleanup_add COMMAND: teardown evaluates COMMAND after stopping
 # everything (for files outside the work dir).
 itest_cleanup_add() {
@@ -286,6 +293,9 @@ itest_teardown() {
     local rc=$? i conf log
     trap - EXIT HUP INT TERM
     set +e
+    for (( i = 0; i < ${#ITEST_STOPS[@]}; i++ )); do
+        eval "${ITEST_STOPS[i]}"
+    done
     for (( i = ${#ITEST_PF_CONFS[@]} - 1; i >= 0; i-- )); do
         _pf_stop_conf "${ITEST_PF_CONFS[i]}"
     done
@@ -629,8 +639,9 @@ pf_start() {
     PF_QUEUE=$dir/queue
     PF_LOG=$dir/log/maillog
     PF_PORT=$port
+    SMTP_PORT=$port
     PF_HOSTNAME=$(postconf -c "$conf" -h myhostname)
-    export PF_DIR PF_CONF PF_QUEUE PF_LOG PF_PORT PF_HOSTNAME
+    export PF_DIR PF_CONF PF_QUEUE PF_LOG PF_PORT PF_HOSTNAME SMTP_PORT
 
     if ! timeout 120 postfix -c "$conf" start >"$dir/start.log" 2>&1; then
         _itest_tail "$dir/start.log"
@@ -733,7 +744,8 @@ pf_queue_count() {
 # swaks
 # ---------------------------------------------------------------------------
 
-# swaks_send [SWAKS ARGS...]: send one message to the newest Postfix.  Later
+# swaks_send [SWAKS ARGS...]: send one message to the newest MTA (Postfix
+# or sendmail.sh's sendmail: the one that set SMTP_PORT last).  Later
 # arguments override the defaults (swaks: last option wins).  The transcript
 # goes to $ITEST_DIR/swaks.N.log, whose path is left in $SWAKS_LOG; the exit
 # code is returned (and kept in $SWAKS_RC) without failing the test.
@@ -745,9 +757,9 @@ swaks_send() {
     done
     SWAKS_LOG=$ITEST_DIR/swaks.$n.log
     export SWAKS_LOG
-    # No PF_PORT (no pf_start yet): the caller must give --server/--port.
+    # No SMTP_PORT (no MTA yet): the caller must give --server/--port.
     local target=(--server 127.0.0.1)
-    if [ -n "${PF_PORT:-}" ]; then target+=(--port "$PF_PORT"); fi
+    if [ -n "${SMTP_PORT:-${PF_PORT:-}}" ]; then target+=(--port "${SMTP_PORT:-$PF_PORT}"); fi
     # "--config" without argument: ignore any ~/.swaksrc.
     timeout 120 swaks --config "${target[@]}" \
         --helo client.itest.example \

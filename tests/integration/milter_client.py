@@ -6,12 +6,16 @@ cannot send (e.g. a 5,000-byte client host name).
 usage: milter_client.py PORT [--client-name NAME] [--client-addr ADDR]
            [--helo NAME] [--from ADDR] [--rcpt ADDR]... [--auth USER]
            [--queue-id QID] [--header 'Name: value']... [--body TEXT]
-           [--timeout SECONDS]
+           [--timeout SECONDS] [--offer-version N] [--offer-actions HEX]
+           [--offer-protocol HEX] [--no-queue-id]
 
 The session: OPTNEG, then CONNECT (family '4' or '6' by the address),
 HELO, MAIL (its macros: i, {mail_addr} and, with --auth, {auth_authen}),
 RCPT for each recipient, DATA, the header fields, EOH, the body, EOM and
-QUIT, each preceded by its SMFIC_MACRO packet as Postfix sends them.  The
+QUIT, each preceded by its SMFIC_MACRO packet as Postfix sends them
+(without i under --no-queue-id).  The OPTNEG offer is Postfix 3.x's unless
+--offer-* give another MTA's (e.g. protocol version 2: --offer-version 2
+--offer-actions 0x3f --offer-protocol 0x7f).  The
 protocol flags the milter returns in OPTNEG are honoured: a step it asked
 not to see (SMFIP_NO*) is not sent, a step it answers with no reply
 (SMFIP_NR_*) is not waited for, header values get a leading space with
@@ -21,7 +25,8 @@ does (ABORT, then QUIT).
 Prints one line per answer, "STAGE: ANSWER", e.g. "mail: continue",
 "rcpt <alice@example.com>: continue", "eom: insheader 0 Name: value",
 "eom: reply 550 5.7.1 text", and last "eom: continue" (or accept, reject,
-tempfail, discard).  Exits 0 when every step that needs an answer got one
+tempfail, discard); the OPTNEG answer first, with the macros the milter
+asked for by stage ("optneg: macros envfrom=i {auth_authen}").  Exits 0 when every step that needs an answer got one
 (whatever it said), 1 when the milter closed the connection, timed out or
 broke the protocol, 2 on a usage error.  Never more than --timeout seconds
 per read (default 30); the whole session is bounded by a fixed number of
@@ -64,7 +69,8 @@ class MilterError(Exception):
 
 
 class Session:
-    def __init__(self, port, timeout):
+    def __init__(self, port, timeout, offer=(PROTOCOL_VERSION, OFFERED_ACTIONS, OFFERED_PROTOCOL)):
+        self.offer = offer
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.settimeout(timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -99,16 +105,21 @@ class Session:
         return data[:1], data[1:]
 
     def negotiate(self):
-        self.send(SMFIC_OPTNEG, struct.pack("!III", PROTOCOL_VERSION, OFFERED_ACTIONS,
-                                            OFFERED_PROTOCOL))
+        self.send(SMFIC_OPTNEG, struct.pack("!III", *self.offer))
         cmd, data = self.read("OPTNEG")
         if cmd != SMFIC_OPTNEG or len(data) < 12:
             raise MilterError("bad OPTNEG answer %r (%d bytes)" % (cmd, len(data)))
         version, self.actions, self.protocol = struct.unpack("!III", data[:12])
-        if self.protocol & ~(OFFERED_PROTOCOL | SMFIP_MDS_256K | SMFIP_MDS_1M):
+        if self.protocol & ~(self.offer[2] | SMFIP_MDS_256K | SMFIP_MDS_1M):
             raise MilterError("the milter asked for steps never offered: 0x%x" % self.protocol)
+        if self.actions & ~self.offer[1]:
+            raise MilterError("the milter asked for actions never offered: 0x%x" % self.actions)
         print("optneg: version=%d actions=0x%x protocol=0x%x" % (version, self.actions,
                                                                   self.protocol))
+        lists = macro_lists(data[12:])
+        if lists:
+            print("optneg: macros " + " ".join("%s=%s" % (STAGES.get(k, str(k)), v)
+                                               for k, v in sorted(lists.items())))
 
     def macros(self, stage, pairs):
         data = stage
@@ -150,6 +161,22 @@ class Session:
             pass
 
 
+# SMFIM_* stage numbers of a macro request (smfi_setsymlist)
+STAGES = {0: "connect", 1: "helo", 2: "envfrom", 3: "envrcpt", 4: "data", 5: "eom", 6: "eoh"}
+
+
+def macro_lists(data):
+    """The macro lists after OPTNEG's three words: (stage, NUL-terminated list)..."""
+    lists = {}
+    while data:
+        if len(data) < 5 or b"\0" not in data[4:]:
+            raise MilterError("bad macro list in the OPTNEG answer: %r" % data[:40])
+        (stage,) = struct.unpack("!I", data[:4])
+        text, _, data = data[4:].partition(b"\0")
+        lists[stage] = text.decode("utf-8", "replace")
+    return lists
+
+
 def cstr(text):
     """A NUL-terminated string of the protocol (bytes kept as given)."""
     return text.encode("utf-8", "surrogateescape") + b"\0"
@@ -169,7 +196,8 @@ def modification_text(rcmd, data):
 
 
 def run(args):
-    s = Session(args.port, args.timeout)
+    s = Session(args.port, args.timeout,
+                (args.offer_version, args.offer_actions, args.offer_protocol))
     try:
         s.negotiate()
         p = s.protocol
@@ -189,8 +217,8 @@ def run(args):
             ans = s.step("helo", SMFIC_HELO, cstr(args.helo), SMFIP_NR_HELO)
             if ans not in ("continue", "accept"):
                 return finish(s)
-        mail_macros = [("i", args.queue_id), ("{mail_addr}", args.sender),
-                       ("{mail_mailer}", "smtp")]
+        qid = [] if args.no_queue_id else [("i", args.queue_id)]
+        mail_macros = qid + [("{mail_addr}", args.sender), ("{mail_mailer}", "smtp")]
         if args.auth is not None:
             mail_macros += [("{auth_type}", "PLAIN"), ("{auth_authen}", args.auth)]
         s.macros(SMFIC_MAIL, mail_macros)
@@ -241,7 +269,7 @@ def run(args):
                     break
                 if ans != "continue":
                     return abort(s)
-        s.macros(SMFIC_BODYEOB, [("i", args.queue_id)])
+        s.macros(SMFIC_BODYEOB, qid)
         s.step("eom", SMFIC_BODYEOB, b"", 0, at_eom=True)
         return finish(s)
     finally:
@@ -271,6 +299,10 @@ def main():
     ap.add_argument("--header", action="append")
     ap.add_argument("--body", default="milter_client body\n")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--offer-version", type=int, default=PROTOCOL_VERSION)
+    ap.add_argument("--offer-actions", type=lambda v: int(v, 0), default=OFFERED_ACTIONS)
+    ap.add_argument("--offer-protocol", type=lambda v: int(v, 0), default=OFFERED_PROTOCOL)
+    ap.add_argument("--no-queue-id", action="store_true")
     args = ap.parse_args()
     try:
         sys.exit(run(args))
