@@ -144,6 +144,18 @@ static const struct sample samples[] = {
 	  "\tby mx2.example.com (8.17.1/8.17.1) with ESMTP id 41CA0c02012349",
 	  "helo6.example", "", "2001:db8:1::5", "mx2.example.com" },
 
+	/* Written by Debian's sendmail 8.17.1.9 in tests/integration/t-sm-*.sh, as captured. */
+	{ "sendmail 8.17.1.9 debian, no rdns",
+	  "from edge-client.example.org ([127.0.0.10])\n"
+	  "\tby mx2.example.com (8.17.1.9/8.17.1.9) with ESMTP id 6B3IHgaK029143\n"
+	  "\tfor <alice@example.com>; Thu, 3 Dec 2026 18:17:42 GMT",
+	  "edge-client.example.org", "", "127.0.0.10", "mx2.example.com" },
+	{ "sendmail 8.17.1.9 debian, rdns from the hosts file",
+	  "from client.itest.example (localhost [127.0.0.1])\n"
+	  "\tby sm1.itest.example (8.17.1.9/8.17.1.9) with ESMTP id 6B3I41pW007878\n"
+	  "\tfor <alice@example.com>; Thu, 3 Dec 2026 18:04:01 GMT",
+	  "client.itest.example", "localhost", "127.0.0.1", "sm1.itest.example" },
+
 	/* Exim: "from NAME ([ADDR][:PORT] helo=HELO)" or "from [ADDR] (port=P helo=HELO)". */
 	{ "exim",
 	  "from mail.example.net ([192.0.2.77] helo=smtp.example.net)\n"

@@ -67,7 +67,7 @@ sm_start() {
     for line in null zero random urandom; do : >"$dir/dev/$line"; done
     if [ -n "$milter" ]; then
         # The site's lines are etc/mxparity.mc (the README's snippet), with the test's address.
-        snippet=$(grep -v '^dnl' "$top_srcdir/etc/mxparity.mc")
+        snippet=$(grep -v '^dnl' "${top_srcdir:?lib.sh sets top_srcdir}/etc/mxparity.mc")
         [[ $snippet == *"S=inet:8895@127.0.0.1,"* ]] \
             || itest_fail "sm_start: etc/mxparity.mc has no S=inet:8895@127.0.0.1"
         snippet=${snippet/inet:8895@127.0.0.1/$milter}

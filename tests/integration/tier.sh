@@ -76,11 +76,13 @@ EOF
 #   pass.example.org         ip4:127.0.0.10 -all (the client: pass; mx2: fail)
 #   backup-only.example.org  ip4:127.0.0.3 -all  (the client: fail; mx2: pass)
 #   fail.example.org         -all
+# plus the dnsmasq lines in TIER_ZONE_EXTRA, when set.
 tier_dns() {
     cat >"$ITEST_DIR/zone" <<EOF
 txt-record=pass.example.org,"v=spf1 ip4:$TIER_CLIENT_IP -all"
 txt-record=backup-only.example.org,"v=spf1 ip4:$TIER_MX2_ADDR -all"
 txt-record=fail.example.org,"v=spf1 -all"
+${TIER_ZONE_EXTRA:-}
 EOF
     mxp_dns_start "$ITEST_DIR/zone"
 }
