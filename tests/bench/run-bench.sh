@@ -33,7 +33,9 @@
 #   BENCH_MILTER_CONNECTIONS (20)  BENCH_SCAN_REPEAT (50)
 #   BENCH_QUICK=1: one round of 200 messages at 10 KB and the mix, short
 #   milter and scan runs: checks the scripts in a minute or two.
-#   BENCH_PARTS ("postfix milter scan"): the parts to run, in that order.
+#   BENCH_PARTS ("postfix sendmail milter scan"): the parts to run, in that
+#   order; "sendmail" is tests/bench/part-sendmail.sh (sendmail alone against
+#   sendmail + mxparityd, the private sendmail of ./bootstrap check).
 #   BENCH_CONFIGS ("A B C D"): the configurations (A is the reference).
 #   BENCH_INSTALL=0: do not apt-get install clamav-daemon/clamav-milter
 #   (configuration C is then left out if they are missing).
@@ -51,6 +53,8 @@ export ITEST_ROOT
 . "$(dirname "$0")/../integration/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../integration/mxp.sh
 . "$(dirname "$0")/../integration/mxp.sh"
+# shellcheck source-path=SCRIPTDIR source=part-sendmail.sh
+. "$(dirname "$0")/part-sendmail.sh"
 
 BENCHDIR=$(cd "$(dirname "$0")" && pwd)
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -62,7 +66,7 @@ fi
 : "${BENCH_SIZES:=2048 10240 102400}" "${BENCH_MIX:=1}"
 : "${BENCH_MILTER_MESSAGES:=4000}" "${BENCH_MILTER_ROUNDS:=3}" "${BENCH_MILTER_CONNECTIONS:=20}"
 : "${BENCH_SCAN_REPEAT:=50}" "${BENCH_WARMUP:=200}" "${BENCH_INSTALL:=1}"
-: "${BENCH_PARTS:=postfix milter scan}"
+: "${BENCH_PARTS:=postfix sendmail milter scan}"
 # Upper bound for one run (smtp-source plus the queue draining), seconds.
 : "${BENCH_RUN_TIMEOUT:=600}"
 
@@ -602,8 +606,8 @@ part_scan() {
 
 for part in $BENCH_PARTS; do
 	case $part in
-	postfix | milter | scan) "part_$part" ;;
-	*) itest_fail "BENCH_PARTS: unknown part '$part' (postfix, milter, scan)" ;;
+	postfix | sendmail | milter | scan) "part_$part" ;;
+	*) itest_fail "BENCH_PARTS: unknown part '$part' (postfix, sendmail, milter, scan)" ;;
 	esac
 done
 

@@ -39,7 +39,8 @@ sm_require() {
 # lines go into sendmail.mc after the defaults (later defines win).
 # SM_HOSTNAME (default smN.itest.example) is its host name, SM_SMART_HOST
 # ([127.0.0.1]:PORT, default the sink) where it relays to, SM_BIND the
-# address it connects from (default 127.0.0.1).  Sets and exports for the
+# address it connects from (default 127.0.0.1), SM_DAEMON_OPTS more options
+# of its DAEMON_OPTIONS (e.g. "Listen=1024").  Sets and exports for the
 # newest instance: SM_DIR SM_PORT SM_LOG SM_PID SM_NAME, and SMTP_PORT
 # (where swaks_send talks to).
 sm_start() {
@@ -106,12 +107,14 @@ sm_start() {
         echo "define(\`confMILTER_MACROS_ENVFROM', \`i, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, {mail_mailer}, {mail_host}, {mail_addr}')dnl"
         echo "define(\`confMILTER_MACROS_ENVRCPT', \`{rcpt_mailer}, {rcpt_host}, {rcpt_addr}')dnl"
         echo "define(\`confMILTER_MACROS_EOM', \`{msg_id}')dnl"
+        # No MSA on port 587 of every address: the one daemon below, on loopback.
+        echo "FEATURE(\`no_default_msa')dnl"
         echo "FEATURE(\`nocanonify')dnl"
         echo "FEATURE(\`accept_unresolvable_domains')dnl"
         echo "FEATURE(\`accept_unqualified_senders')dnl"
         # Loopback tests only: every client may relay (to the sink or the next tier).
         echo "FEATURE(\`promiscuous_relay')dnl"
-        echo "DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA')dnl"
+        echo "DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA${SM_DAEMON_OPTS:+, $SM_DAEMON_OPTS}')dnl"
         [ -z "$milter" ] || printf '%s\n' "$snippet"
         for line in "$@"; do printf '%s\n' "$line"; done
         echo "MAILER(\`local')dnl"
@@ -146,6 +149,9 @@ NS
         "$dir/bin/sendmail" -C "$dir/sendmail.cf" -bD -q1s \
         >>"$dir/log/stdout" 2>&1 </dev/null &
     SM_PID=$!
+    # The same process once unshare, setsid and sh have exec'd: sm_stop's
+    # fallback when sendmail never wrote its pid file.
+    echo "$SM_PID" >"$dir/launch.pid"
     export SM_DIR SM_PORT SM_LOG SM_PID SM_NAME SMTP_PORT
     _itest_poll "$ITEST_START_TIMEOUT" _sm_up "$dir" "$port" \
         || itest_fail "sendmail did not listen on 127.0.0.1:$port" "$SM_LOG"
@@ -169,6 +175,15 @@ _sm_pid() {
     [[ $pid =~ ^[0-9]+$ ]] && ! _itest_pid_gone "$pid" && echo "$pid"
 }
 
+# _sm_launch_pid DIR: the process sm_start launched, if it still runs as sendmail
+_sm_launch_pid() {
+    local pid
+    [ -s "$1/launch.pid" ] || return 0
+    pid=$(cat "$1/launch.pid")
+    [[ $pid =~ ^[0-9]+$ ]] && ! _itest_pid_gone "$pid" \
+        && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sendmail ] && echo "$pid"
+}
+
 # _sm_group_live PGID: the live members of process group PGID
 _sm_group_live() {
     local p
@@ -182,6 +197,7 @@ _sm_group_live() {
 sm_stop() {
     local dir=${1:-$SM_DIR} pid i
     pid=$(_sm_pid "$dir")
+    [ -n "$pid" ] || pid=$(_sm_launch_pid "$dir")
     [ -n "$pid" ] || return 0
     # The group is the daemon's own only if setsid made it a leader.
     if [ "$(awk '{ sub(/^.*\) /, ""); print $3 }' "/proc/$pid/stat" 2>/dev/null)" != "$pid" ]; then
