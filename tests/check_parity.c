@@ -494,6 +494,89 @@ START_TEST(test_relay_hop_refuses_replayed_stamps)
 }
 END_TEST
 
+/*
+ * sendmail adds Date and Message-Id to a message without them as it relays
+ * it, after its filter stamped it: one of each added is still the stamped
+ * message; any other change to them is not.
+ */
+START_TEST(test_relay_may_add_date_and_message_id)
+{
+	struct mxp_policy *mx1, *mx2;
+	struct test_txn t, e;
+	char *stamp, *dated;
+
+	write_key(KEY, 0600);
+	stamp = edge_stamp(TIER_POLICY, "the body\r\n");
+	mx1 = load_as(TIER_POLICY, "mx1.example.com");
+	/* both added by the relay */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Thu, 3 Dec 2026 18:33:21 GMT";
+	t.headers[5][0] = "Message-Id";
+	t.headers[5][1] = "<202612031833.6B3IXLkl022847@mx2.example.com>";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* one only */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Message-Id";
+	t.headers[4][1] = "<1@mx2.example.com>";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* two Dates is no MTA's doing */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Thu, 3 Dec 2026 18:33:21 GMT";
+	t.headers[5][0] = "Date";
+	t.headers[5][1] = "Fri, 4 Dec 2026 00:00:00 GMT";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
+	/* nor another field added with them */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Thu, 3 Dec 2026 18:33:21 GMT";
+	t.headers[5][0] = "Reply-To";
+	t.headers[5][1] = "<mallory@example.net>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
+
+	/* a Date the edge saw and stamped may not change on the way */
+	mx2 = load_as(TIER_POLICY, "mx2.example.com");
+	e = (struct test_txn){ .client_ip = "192.0.2.1", .body = "the body\r\n" };
+	e.headers[0][0] = "Subject";
+	e.headers[0][1] = "hello";
+	e.headers[1][0] = "Date";
+	e.headers[1][1] = "Thu, 3 Dec 2026 18:00:00 GMT";
+	run_txn(mx2, &e);
+	ck_assert_ptr_nonnull(stamp_of(&e));
+	dated = g_strdup(stamp_of(&e));
+	relay_setup(&t, dated, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Thu, 3 Dec 2026 18:00:00 GMT";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	relay_setup(&t, dated, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Mon, 1 Jan 2024 00:00:00 GMT";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
+	relay_setup(&t, dated, "the body\r\n");
+	run_txn(mx1, &t); /* removed on the way */
+	assert_refused(&t, "headers-differ");
+	/* the stamped Date kept, a Message-Id added */
+	relay_setup(&t, dated, "the body\r\n");
+	t.headers[4][0] = "Date";
+	t.headers[4][1] = "Thu, 3 Dec 2026 18:00:00 GMT";
+	t.headers[5][0] = "Message-Id";
+	t.headers[5][1] = "<2@mx2.example.com>";
+	run_txn(mx1, &t);
+	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	mxp_policy_unref(mx1);
+	mxp_policy_unref(mx2);
+	g_free(stamp);
+	g_free(dated);
+}
+END_TEST
+
 START_TEST(test_stamp_binds_blanks_and_the_whole_envelope)
 {
 	struct mxp_policy *mx1, *mx2;
@@ -673,6 +756,7 @@ suite_parity(void)
 	tcase_add_test(tc, test_relay_hop_verifies_the_peers_stamp);
 	tcase_add_test(tc, test_relay_hop_refuses_bad_stamps);
 	tcase_add_test(tc, test_relay_hop_refuses_replayed_stamps);
+	tcase_add_test(tc, test_relay_may_add_date_and_message_id);
 	tcase_add_test(tc, test_key_rotation_host_by_host);
 	tcase_add_test(tc, test_stamp_binds_blanks_and_the_whole_envelope);
 	tcase_add_test(tc, test_no_module_speaks_for_another);

@@ -48,6 +48,23 @@ static const char *const bound_fields[] = {
 };
 #define NBOUND G_N_ELEMENTS(bound_fields)
 
+/*
+ * Bound fields a relaying MTA adds when the message has none: sendmail adds
+ * Date and Message-Id as it sends (after its filter saw the headers), and
+ * so does Postfix with always_add_missing_headers = yes.  A stamp made
+ * while one or both were missing still binds the message when one of each
+ * missing field is all that was added.  The bit of field i in a skip mask.
+ */
+static unsigned
+added_on_relay(size_t field)
+{
+	if (strcmp(bound_fields[field], "date") == 0)
+		return 1u;
+	if (strcmp(bound_fields[field], "message-id") == 0)
+		return 2u;
+	return 0;
+}
+
 struct mxp_parity {
 	const struct mxp_policy *pol;
 	const struct mxp_mx_host *peer; /* NULL unless a relay hop */
@@ -177,18 +194,47 @@ body_hash(struct mxp_parity *p)
 	return p->bh;
 }
 
-/* header_hash - the hex SHA-256 of the bound fields (stamp.h) into out[65] */
+/*
+ * header_hash - the hex SHA-256 of the bound fields (stamp.h) into out[65],
+ * as if the fields whose bits skip holds (added_on_relay) were missing
+ */
 static void
-header_hash(const struct mxp_parity *p, char *out)
+header_hash(const struct mxp_parity *p, unsigned skip, char *out)
 {
 	GString *text = g_string_new(NULL);
 
 	for (size_t i = 0; i < NBOUND; i++)
-		for (guint j = 0; p->bound[i] != NULL && j < p->bound[i]->len; j++)
+		for (guint j = 0;
+		     p->bound[i] != NULL && j < p->bound[i]->len && (added_on_relay(i) & skip) == 0;
+		     j++)
 			g_string_append_printf(text, "%s:%s\r\n", bound_fields[i],
 					       (const char *)p->bound[i]->pdata[j]);
 	mxp_sha256_hex(text->str, text->len, out);
 	g_string_free(text, TRUE);
+}
+
+/*
+ * headers_match - the bound fields are those stamped, or differ only by one
+ * Date and one Message-Id the relaying MTA added (added_on_relay)
+ */
+static bool
+headers_match(const struct mxp_parity *p)
+{
+	unsigned once = 0; /* the fields a relay may have added: present exactly once */
+	char hdr[65];
+
+	for (size_t i = 0; i < NBOUND; i++)
+		if (p->bound[i] != NULL && p->bound[i]->len == 1)
+			once |= added_on_relay(i);
+	/* every subset of them, the empty one (nothing added) first */
+	for (unsigned skip = 0; skip <= once; skip++) {
+		if ((skip & ~once) != 0)
+			continue;
+		header_hash(p, skip, hdr);
+		if (strcmp(p->stamp.hdr, hdr) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* same_address - two textual addresses name the same host */
@@ -298,7 +344,7 @@ static const char *
 verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 {
 	const struct mxp_parity_key *k;
-	char ours[72], from[sizeof(p->stamp.from)], hdr[65], why[300];
+	char ours[72], from[sizeof(p->stamp.from)], why[300];
 	enum mxp_stamp_parsed parsed;
 
 	if (p->pol->parity_key == NULL)
@@ -335,8 +381,7 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 		return unfiltered(p, "sender-differs", "sender differs");
 	if (!recipients_stamped(p, k, env))
 		return unfiltered(p, "recipients-differ", "recipients differ");
-	header_hash(p, hdr);
-	if (strcmp(p->stamp.hdr, hdr) != 0)
+	if (!headers_match(p))
 		return unfiltered(p, "headers-differ", "headers differ");
 	snprintf(ours, sizeof(ours), "sha256:%s", p->pol->digest);
 	if (strcmp(p->stamp.policy, ours) != 0) {
@@ -444,7 +489,7 @@ mxp_parity_stamp(struct mxp_parity *p, const struct mxp_parity_findings *f)
 	stamp_from(st.from, sizeof(st.from), f->env.mail_from);
 	mxp_stamp_set_rcpts(&st, p->pol->parity_key, p->pol->parity_key_len, f->env.rcpts,
 			    f->env.nrcpts);
-	header_hash(p, st.hdr);
+	header_hash(p, 0, st.hdr);
 	for (size_t i = 0; i < f->nfindings; i++)
 		if (!mxp_stamp_add_finding(&st, f->findings[i]->key, f->findings[i]->value))
 			mxp_log(LOG_WARNING,

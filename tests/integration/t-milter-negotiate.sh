@@ -12,7 +12,11 @@
 #  3. protocol 6 without macro requests (SMFIF_SETSYMLIST): served;
 #  4. actions without header changes and quarantine (version-1 actions):
 #     refused with the reason logged, the daemon unharmed;
-#  5. an MTA that sends no queue id: lines say NOQUEUE, logged once.
+#  5. an MTA that sends no queue id: lines say NOQUEUE, logged once;
+#  6. a real Postfix whose milter_*_macros lists are all empty: mxparityd's
+#     requests still bring i (the lines carry Postfix's queue id), with
+#     milter_protocol = 6 and also = 2 (Postfix takes macro requests at
+#     either version).
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -102,6 +106,24 @@ session no-qid-2 --no-queue-id --from noqid@example.org
 wait_for_grep_from "$mark" 'NOQUEUE: client=.* from=<noqid@example\.org> .*action=accept' "$MXP_LOG" 10
 got=$(tail -n +"$((mark + 1))" "$MXP_LOG" | grep -c 'sent no queue id (macro i)')
 [ "$got" -eq 1 ] || itest_fail "the missing queue id was logged $got times, want once" "$MXP_LOG"
+
+# 6. a real Postfix with empty macro lists, protocol 6 and then 2
+no_macros=("milter_connect_macros =" "milter_helo_macros =" "milter_mail_macros ="
+    "milter_rcpt_macros =" "milter_data_macros =" "milter_end_of_header_macros ="
+    "milter_end_of_data_macros =")
+sink_start
+pf_start "$(mxp_milter)" "${no_macros[@]}"
+swaks_send --from pf6@example.org --to alice@example.com --header "Subject: no macro lists"
+assert_swaks_reply 250
+qid=$(grep -oE 'queued as [0-9A-Z]+' "$SWAKS_LOG" | awk '{ print $3 }')
+[ -n "$qid" ] || itest_fail "no queue id in Postfix's reply" "$SWAKS_LOG"
+mxp_assert_summary "$MXP_LOG" pf6@example.org "^mxparityd: $qid: client="
+pf_start "$(mxp_milter)" "${no_macros[@]}" "milter_protocol = 2"
+swaks_send --from pf2@example.org --to alice@example.com --header "Subject: protocol 2"
+assert_swaks_reply 250
+qid=$(grep -oE 'queued as [0-9A-Z]+' "$SWAKS_LOG" | awk '{ print $3 }')
+mxp_assert_summary "$MXP_LOG" pf2@example.org "^mxparityd: $qid: client="
+sink_wait_count 2 30
 
 mxp_assert_healthy
 itest_pass

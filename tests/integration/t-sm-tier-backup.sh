@@ -12,7 +12,7 @@
 #  2. EICAR to the backup: 554 5.7.1 from sendmail, nothing reaches mx1;
 #  3. a sender whose SPF allows only mx2's address: refused by the backup
 #     at RCPT, never relayed;
-#  4. mx1's counters: relay_verified=1, stamp_bad_mac=0, unfiltered_relay=0.
+#  4. mx1's counters: relay_verified=2, stamp_bad_mac=0, unfiltered_relay=0.
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +51,12 @@ case $TIER_STAMP in
 esac
 tier_assert_ar "$f" pass b1@pass.example.org
 
+# 1b. no Message-Id and no Date: sendmail adds both; still verified at mx1
+sm_send --from b4@pass.example.org --data "$(printf 'From: b4@pass.example.org\nTo: alice@example.com\nSubject: bare\n\nno id, no date\n')"
+assert_swaks_reply "250 2.0.0"
+sink_wait_from b4@pass.example.org 30
+mxp_assert_summary "$MX1_MLOG" b4@pass.example.org ' hop=relay:mx2\.example\.com ' ' parity=verified( |$)'
+
 # 2. EICAR to the backup
 sm_send --from b2@pass.example.org --header "Subject: eicar via sendmail" \
     --body "$(printf 'Hello,\n%s\n' "$(mxp_eicar)")"
@@ -67,7 +73,7 @@ sink_assert_none_from b3@backup-only.example.org
 
 # 4. the primary's counters
 tier_counters MX1
-tier_assert_counter relay_verified -eq 1
+tier_assert_counter relay_verified -eq 2
 tier_assert_counter stamp_bad_mac -eq 0
 tier_assert_counter unfiltered_relay -eq 0
 mxp_assert_healthy MX1 MX2
