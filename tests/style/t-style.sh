@@ -21,6 +21,7 @@ missing() {
 python3 tests/style/check-includes.py . || fail "include graph"
 python3 tests/style/check-comments.py . || fail "lead comments"
 python3 tests/style/check-man-policy.py . || fail "the bundled policy in mxparity.conf(5)"
+python3 tests/style/check-sendmail-snippet.py . || fail "the sendmail.mc lines in the docs"
 
 # in_checkout: this source tree is a git checkout of its own (not a release
 # tarball, which may well be unpacked inside some other checkout)
