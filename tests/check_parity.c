@@ -496,8 +496,9 @@ END_TEST
 
 /*
  * sendmail adds Date and Message-Id to a message without them as it relays
- * it, after its filter stamped it: one of each added is still the stamped
- * message; any other change to them is not.
+ * it, after its filter stamped it: one Date and one Message-Id at the
+ * peer's name added are still the stamped message; any other change to
+ * them is not.
  */
 START_TEST(test_relay_may_add_date_and_message_id)
 {
@@ -522,6 +523,12 @@ START_TEST(test_relay_may_add_date_and_message_id)
 	t.headers[4][1] = "<1@mx2.example.com>";
 	run_txn(mx1, &t);
 	ck_assert_msg(strstr(t.summary, " parity=verified ") != NULL, "%s", t.summary);
+	/* a Message-Id at another name is not the peer's MTA's */
+	relay_setup(&t, stamp, "the body\r\n");
+	t.headers[4][0] = "Message-Id";
+	t.headers[4][1] = "<1@mallory.example.net>";
+	run_txn(mx1, &t);
+	assert_refused(&t, "headers-differ");
 	/* two Dates is no MTA's doing */
 	relay_setup(&t, stamp, "the body\r\n");
 	t.headers[4][0] = "Date";

@@ -185,7 +185,7 @@ on_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned 
 		log_once(&told_no_symlist, LOG_WARNING,
 			 "the MTA cannot be asked for macros (no SMFIF_SETSYMLIST): it must send "
 			 "i and {auth_authen} at MAIL and i at end of message by its own lists "
-			 "(see mxparityd(8), MACROS); without {auth_authen} an authenticated "
+			 "(see mxparityd(8), MTAS); without {auth_authen} an authenticated "
 			 "client is checked as any other");
 	}
 	*actions_r = neg.actions;
@@ -363,7 +363,7 @@ on_eom(SMFICTX *ctx)
 	if (smfi_getsymval(ctx, "i") == NULL)
 		log_once(&told_no_queue_id, LOG_WARNING,
 			 "the MTA sent no queue id (macro i) by end of message: log lines say "
-			 "NOQUEUE instead (see mxparityd(8), MACROS)");
+			 "NOQUEUE instead (see mxparityd(8), MTAS)");
 	fin = mxp_session_eom(s);
 	status = to_status(ctx, &fin->outcome);
 	if (status == SMFIS_CONTINUE && fin->removals != NULL && apply_edits(ctx, fin) < 0) {

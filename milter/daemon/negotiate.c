@@ -37,7 +37,10 @@ mxp_negotiate(unsigned long offered_actions, unsigned long offered_steps,
 		return false;
 	}
 	if ((offered_steps & NOREPLY_STAGES) != NOREPLY_STAGES) {
-		/* Only a peer that is not libmilter's MTA side gets here. */
+		/*
+		 * libmilter adds these to every offer (it answers for an MTA
+		 * without them), so this guards against another library only.
+		 */
 		snprintf(why, whylen,
 			 "the milter library offers protocol steps 0x%lx, without the no-reply "
 			 "steps 0x%lx",

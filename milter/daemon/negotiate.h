@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The macros mxparityd reads, by stage (doc/deploying.md, "Macros"). */
+/* The macros mxparityd reads, by stage (mxparityd(8), MTAS). */
 #define MXP_MACROS_ENVFROM "i {auth_authen}"
 #define MXP_MACROS_EOH "i"
 #define MXP_MACROS_EOM "i"

@@ -214,25 +214,51 @@ header_hash(const struct mxp_parity *p, unsigned skip, char *out)
 }
 
 /*
- * headers_match - the bound fields are those stamped, or differ only by one
- * Date and one Message-Id the relaying MTA added (added_on_relay)
+ * relay_message_id - a Message-Id the peer's MTA made: its id is at the
+ * peer's own name (sendmail's <ID@$j>, Postfix's <ID@myhostname>)
  */
 static bool
-headers_match(const struct mxp_parity *p)
+relay_message_id(const struct mxp_parity *p, const char *value)
 {
-	unsigned once = 0; /* the fields a relay may have added: present exactly once */
+	size_t vl = strlen(value), nl = strlen(p->peer->name);
+	const char *at;
+
+	if (vl < nl + 4 || value[0] != '<' || value[vl - 1] != '>')
+		return false;
+	at = value + vl - 1 - nl - 1;
+	return *at == '@' && g_ascii_strncasecmp(at + 1, p->peer->name, nl) == 0;
+}
+
+/*
+ * headers_match - the bound fields are those stamped, or differ only by one
+ * Date and one Message-Id (at the peer's name) that the peer's MTA added
+ * after its filter (added_on_relay); *added_r: the bits of those it added
+ */
+static bool
+headers_match(const struct mxp_parity *p, unsigned *added_r)
+{
+	unsigned once = 0; /* the fields the relay may have added */
 	char hdr[65];
 
-	for (size_t i = 0; i < NBOUND; i++)
-		if (p->bound[i] != NULL && p->bound[i]->len == 1)
-			once |= added_on_relay(i);
+	*added_r = 0;
+	for (size_t i = 0; i < NBOUND; i++) {
+		unsigned bit = added_on_relay(i);
+
+		if (bit == 0 || p->bound[i] == NULL || p->bound[i]->len != 1)
+			continue;
+		if (bit == 2u && !relay_message_id(p, p->bound[i]->pdata[0]))
+			continue;
+		once |= bit;
+	}
 	/* every subset of them, the empty one (nothing added) first */
 	for (unsigned skip = 0; skip <= once; skip++) {
 		if ((skip & ~once) != 0)
 			continue;
 		header_hash(p, skip, hdr);
-		if (strcmp(p->stamp.hdr, hdr) == 0)
+		if (strcmp(p->stamp.hdr, hdr) == 0) {
+			*added_r = skip;
 			return true;
+		}
 	}
 	return false;
 }
@@ -345,6 +371,7 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 {
 	const struct mxp_parity_key *k;
 	char ours[72], from[sizeof(p->stamp.from)], why[300];
+	unsigned added = 0;
 	enum mxp_stamp_parsed parsed;
 
 	if (p->pol->parity_key == NULL)
@@ -381,7 +408,7 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 		return unfiltered(p, "sender-differs", "sender differs");
 	if (!recipients_stamped(p, k, env))
 		return unfiltered(p, "recipients-differ", "recipients differ");
-	if (!headers_match(p))
+	if (!headers_match(p, &added))
 		return unfiltered(p, "headers-differ", "headers differ");
 	snprintf(ours, sizeof(ours), "sha256:%s", p->pol->digest);
 	if (strcmp(p->stamp.policy, ours) != 0) {
@@ -389,7 +416,11 @@ verify_stamp(struct mxp_parity *p, const struct mxp_parity_envelope *env)
 			p->stamp.policy, ours);
 		return "drift";
 	}
-	mxp_log(LOG_INFO, "parity: verified stamp from %s", p->peer->name);
+	mxp_log(LOG_INFO, "parity: verified stamp from %s%s", p->peer->name,
+		added == 3u   ? " (Date and Message-Id added by its MTA)"
+		: added == 1u ? " (Date added by its MTA)"
+		: added == 2u ? " (Message-Id added by its MTA)"
+			      : "");
 	return "verified";
 }
 

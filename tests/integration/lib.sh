@@ -180,6 +180,8 @@ itest_init() {
     esac
     ITEST_DIR=$ITEST_ROOT/$ITEST_NAME
     export ITEST_NAME ITEST_DIR ITEST_ROOT
+    # swaks_send's target is an MTA this test starts, never one from the environment.
+    unset SMTP_PORT
 
     trap itest_teardown EXIT
     trap 'exit 129' HUP

@@ -17,8 +17,12 @@
 # start-up trying to qualify it), /etc/hosts and /etc/resolv.conf are the
 # instance's (so no DNS query ever leaves loopback), and /dev/log is the
 # socket of syslog_sink.py, so every line sendmail logs lands in
-# log/maillog and none reaches the host's syslog.  It listens on
-# 127.0.0.1 and relays everything to the sink (or to SM_SMART_HOST).
+# log/maillog and none reaches the host's syslog.  /etc/nsswitch.conf
+# there says "hosts: files", and resolv.conf names a loopback address no
+# service uses, so no name lookup ever leaves the machine; hosts.allow and
+# hosts.deny (sendmail links libwrap) are empty.  It listens on 127.0.0.1
+# and relays mail for example.com, example.net and example.org (RELAY_DOMAIN,
+# as a backup MX does) to the sink or to SM_SMART_HOST.
 
 : "${MXP_SENDMAIL_ROOT:=/var/cache/mxparity-tests/sendmail/root}"
 ITEST_SM_DIRS=()
@@ -63,8 +67,11 @@ sm_start() {
     : >"$dir/local-host-names"
     printf 'hosts files\naliases files\n' >"$dir/service.switch"
     printf '127.0.0.1 localhost\n127.0.0.1 %s %s\n' "$name" "${name%%.*}" >"$dir/hosts"
-    # Nothing answers on 127.0.0.1:53 (or dnsmasq does): never the host's resolver.
-    printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"$dir/resolv.conf"
+    printf 'passwd: files\ngroup: files\nhosts: files\nservices: files\n' >"$dir/nsswitch.conf"
+    # sendmail's own resolver calls read resolv.conf: a loopback address where nothing listens.
+    printf 'nameserver 127.255.255.254\noptions attempts:1 timeout:1\n' >"$dir/resolv.conf"
+    : >"$dir/hosts.allow"
+    : >"$dir/hosts.deny"
     for line in null zero random urandom; do : >"$dir/dev/$line"; done
     if [ -n "$milter" ]; then
         # The site's lines are etc/mxparity.mc (the README's snippet), with the test's address.
@@ -112,8 +119,8 @@ sm_start() {
         echo "FEATURE(\`nocanonify')dnl"
         echo "FEATURE(\`accept_unresolvable_domains')dnl"
         echo "FEATURE(\`accept_unqualified_senders')dnl"
-        # Loopback tests only: every client may relay (to the sink or the next tier).
-        echo "FEATURE(\`promiscuous_relay')dnl"
+        # The test domains, relayed as a backup MX relays its domain.
+        echo "RELAY_DOMAIN(\`example.com example.net example.org')dnl"
         echo "DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA${SM_DAEMON_OPTS:+, $SM_DAEMON_OPTS}')dnl"
         [ -z "$milter" ] || printf '%s\n' "$snippet"
         for line in "$@"; do printf '%s\n' "$line"; done
@@ -130,6 +137,10 @@ for n in null zero random urandom; do mount --bind "/dev/\$n" "$dir/dev/\$n"; do
 mount --bind "$dir/dev" /dev
 mount --bind "$dir/hosts" /etc/hosts
 mount --bind "$dir/resolv.conf" /etc/resolv.conf
+mount --bind "$dir/nsswitch.conf" /etc/nsswitch.conf
+for f in hosts.allow hosts.deny; do
+    [ -e "/etc/\$f" ] && mount --bind "$dir/\$f" "/etc/\$f"
+done
 exec "\$@"
 NS
     python3 "$ITEST_LIBDIR/syslog_sink.py" "$dir/dev/log" "$dir/log/maillog" \
@@ -150,14 +161,14 @@ NS
         >>"$dir/log/stdout" 2>&1 </dev/null &
     SM_PID=$!
     # The same process once unshare, setsid and sh have exec'd: sm_stop's
-    # fallback when sendmail never wrote its pid file.
+    # fallback when sendmail never wrote its pid file, and noted at once for
+    # the next run of this test, should this one be killed (itest_init).
     echo "$SM_PID" >"$dir/launch.pid"
+    printf '%s %s\n' "$SM_PID" "$(_itest_starttime "$SM_PID")" >>"$ITEST_DIR/tracked.pids"
     export SM_DIR SM_PORT SM_LOG SM_PID SM_NAME SMTP_PORT
     _itest_poll "$ITEST_START_TIMEOUT" _sm_up "$dir" "$port" \
         || itest_fail "sendmail did not listen on 127.0.0.1:$port" "$SM_LOG"
     SM_PID=$(_sm_pid "$dir")
-    # Noted for the next run of this test, should this one be killed (itest_init).
-    printf '%s %s\n' "$SM_PID" "$(_itest_starttime "$SM_PID")" >>"$ITEST_DIR/tracked.pids"
     itest_log "sendmail $dir (pid $SM_PID, $name) on 127.0.0.1:$port, milter '${milter:-none}'"
 }
 

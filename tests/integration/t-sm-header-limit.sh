@@ -19,10 +19,12 @@ many=()
 for i in $(seq 1 31); do many+=(--add-header "X-Filler-$i: value $i"); done
 sm_send --from h1@pass.example.org --header "Subject: many headers" "${many[@]}"
 assert_swaks_reply "552 5.3.4 Too many message header fields"
+assert_grep '<- *354 ' "$SWAKS_LOG" # DATA itself was accepted: the verdict came at its end
 mxp_assert_summary "$MX1_MLOG" h1@pass.example.org ' action=reject '
 sm_send --from h2@pass.example.org --header "Subject: long header" \
     --add-header "X-Long: $(head -c 3000 /dev/zero | tr '\0' a)"
 assert_swaks_reply "552 5.3.4 Message header field too long"
+assert_grep '<- *354 ' "$SWAKS_LOG"
 mxp_assert_summary "$MX1_MLOG" h2@pass.example.org ' action=reject '
 sm_send --from h3@pass.example.org --header "Subject: few headers" "${many[@]:0:40}"
 assert_swaks_reply "250 2.0.0"
