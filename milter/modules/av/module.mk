@@ -25,6 +25,19 @@ milter_modules_av_tests_check_av_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)
 milter_modules_av_tests_check_av_CFLAGS = $(MODULE_CHECK_CFLAGS) $(CLAMAV_CFLAGS)
 milter_modules_av_tests_check_av_LDADD = $(MODULE_CHECK_LDADD) $(CLAMAV_LIBS)
 
+# The clamd protocol client, its reply parser and the server pool (the parts
+# of the coming clamd backend, issue 16, not linked into av.so yet), against
+# fake servers and a private real clamd (skipped without clamav-daemon).
+MODULE_CHECKS += milter/modules/av/tests/check_clamd
+milter_modules_av_tests_check_clamd_SOURCES = milter/modules/av/tests/check_clamd.c \
+	milter/modules/av/clamd_client.c milter/modules/av/clamd_client.h \
+	milter/modules/av/clamd_reply.c milter/modules/av/clamd_reply.h \
+	milter/modules/av/clamd_pool.c milter/modules/av/clamd_pool.h \
+	milter/modules/av/spool.c milter/modules/av/spool.h
+milter_modules_av_tests_check_clamd_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)/milter/modules/av
+milter_modules_av_tests_check_clamd_CFLAGS = $(MODULE_CHECK_CFLAGS)
+milter_modules_av_tests_check_clamd_LDADD = $(MODULE_CHECK_LDADD)
+
 MODULE_TESTS += \
 	milter/modules/av/tests/t-av-samples.sh \
 	milter/modules/av/tests/t-av-corpus.sh \
