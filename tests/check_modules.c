@@ -37,21 +37,21 @@ START_TEST(test_abi_mismatch_is_refused)
 	e = mxp_modreg_find("badabi");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
-	ck_assert_msg(strstr(e->error, "module built for ABI 5, this mxparity has ABI 4.1: "
+	ck_assert_msg(strstr(e->error, "module built for ABI 5, this mxparity has ABI 4.2: "
 				       "rebuild it") != NULL,
 		      "%s", e->error);
 	/* A module of the previous major (ABI 3, whose first member was its abi). */
 	e = mxp_modreg_find("oldabi");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
-	ck_assert_msg(strstr(e->error, "module built for ABI 3, this mxparity has ABI 4.1") != NULL,
+	ck_assert_msg(strstr(e->error, "module built for ABI 3, this mxparity has ABI 4.2") != NULL,
 		      "%s", e->error);
 	/* A minor newer than ours may call services this daemon lacks. */
 	e = mxp_modreg_find("newminor");
 	ck_assert_ptr_nonnull(e);
 	ck_assert_ptr_null(e->mod);
 	ck_assert_msg(strstr(e->error,
-			     "module built for ABI 4.2, newer than this mxparity's 4.1") != NULL,
+			     "module built for ABI 4.3, newer than this mxparity's 4.2") != NULL,
 		      "%s", e->error);
 	/* A policy that asks for it says why, at the line of the section. */
 	err = fixture_policy_error(POLICY_HEAD "module badabi {\n}\n");

@@ -269,6 +269,81 @@ START_TEST(test_parity_breaking_mistakes)
 }
 END_TEST
 
+/* load_as - text as host own, or the load's error (static) */
+static struct mxp_policy *
+load_as(const char *text, const char *own, const char **error_r)
+{
+	static char error[1024];
+	struct mxp_policy *pol = NULL;
+	char *err = NULL;
+
+	fixture_load_modules();
+	if (mxp_policy_load(fixture_write("policy.conf", text), own, &pol, &err) != 0) {
+		snprintf(error, sizeof(error), "%s", err);
+		g_free(err);
+		*error_r = error;
+		return NULL;
+	}
+	*error_r = NULL;
+	return pol;
+}
+
+/*
+ * Host-local options: each host gets its own value from a host "NAME"
+ * section of the one shared file, and the digest is the same on every host.
+ */
+START_TEST(test_host_local_options)
+{
+	static const char text[] =
+		POLICY_HEAD "module testmod { reject_subject = \"spam\" }\n"
+			    "host \"MX1.example.com\" { module testmod { worker = \"pool-a\" } }\n";
+	struct mxp_policy *mx1, *mx2, *plain;
+	const char *err;
+
+	mx1 = load_as(text, "mx1.example.com", &err);
+	ck_assert_msg(mx1 != NULL, "%s", err);
+	mx2 = load_as(text, "mx2.example.com", &err);
+	ck_assert_msg(mx2 != NULL, "%s", err);
+	plain = load_as(POLICY_HEAD "module testmod { reject_subject = \"spam\" }\n",
+			"mx1.example.com", &err);
+	ck_assert_msg(plain != NULL, "%s", err);
+	ck_assert_str_eq(mxp_cfg_string(mx1->modules[0].cfg, "worker"), "pool-a");
+	ck_assert_str_eq(mxp_cfg_string(mx2->modules[0].cfg, "worker"), "local");
+	ck_assert_str_eq(mxp_cfg_string(mx1->modules[0].cfg, "reject_subject"), "spam");
+	/* where each host works is not part of what the tiers compare */
+	ck_assert_str_eq(mx1->digest, mx2->digest);
+	ck_assert_str_eq(mx1->digest, plain->digest);
+	mxp_policy_unref(mx1);
+	mxp_policy_unref(mx2);
+	mxp_policy_unref(plain);
+
+	/* only host-local options, only hosts of the map, only enabled modules */
+	err = fixture_policy_error(POLICY_HEAD "module testmod { }\n"
+					       "host \"mx2.example.com\" { module testmod {\n"
+					       "  reject_subject = \"x\" } }\n");
+	ck_assert_msg(strstr(err, "option reject_subject of module testmod cannot be set per "
+				  "host") != NULL,
+		      "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "module testmod { }\n"
+					       "host \"mx2.example.com\" { module testmod {\n"
+					       "  on_error = accept } }\n");
+	ck_assert_msg(strstr(err, "on_error of module testmod cannot be set per host") != NULL,
+		      "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "module testmod { }\n"
+					       "host \"mx9.example.com\" { module testmod { } }\n");
+	ck_assert_msg(strstr(err, "host \"mx9.example.com\": not a host of the mx map") != NULL,
+		      "%s", err);
+	err = fixture_policy_error(POLICY_HEAD "module rcpt { }\n"
+					       "host \"mx1.example.com\" { module testmod { } }\n");
+	ck_assert_msg(strstr(err, "module testmod is not enabled at the top level") != NULL, "%s",
+		      err);
+	err = fixture_policy_error(POLICY_HEAD "module testmod { }\n"
+					       "host \"mx1.example.com\" { }\n"
+					       "host \"MX1.example.com\" { }\n");
+	ck_assert_msg(strstr(err, "is listed twice") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_values_and_defaults)
 {
 	struct mxp_policy *pol = fixture_policy(
@@ -317,6 +392,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_include_bounds);
 	tcase_add_test(tc, test_parity_breaking_mistakes);
 	tcase_add_test(tc, test_values_and_defaults);
+	tcase_add_test(tc, test_host_local_options);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -41,7 +41,7 @@ extern "C" {
 
 /* See "Versions" above. */
 #define MXP_MODULE_ABI_MAJOR 4
-#define MXP_MODULE_ABI_MINOR 1
+#define MXP_MODULE_ABI_MINOR 2
 #define MXP_MODULE_SYMBOL "mxp_module_entry"
 
 /*
@@ -76,6 +76,13 @@ enum mxp_opt_type {
 
 /* Option flags. */
 #define MXP_OPTF_PER_DOMAIN 0x1 /* may be overridden in a domain "NAME" { } section */
+/*
+ * Where this host does the work, not what it decides (ABI 4.2): left out of
+ * the policy digest, so hosts may differ in it without drift, and it may be
+ * set for one host in a host "NAME" { module M { } } section of the shared
+ * policy.  An older daemon digests it like any other option.
+ */
+#define MXP_OPTF_HOST_LOCAL 0x2
 
 struct mxp_option {
 	const char *name;

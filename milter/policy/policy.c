@@ -36,6 +36,7 @@ struct parse_ctx {
 	bool failed;
 	int mx_line;		   /* last line of the mx section */
 	GHashTable *domain_lines;  /* domain title -> line of its closing brace */
+	GHashTable *host_lines;	   /* host title -> line of its closing brace */
 	unsigned char *parity_key; /* read while parsing, where the line is known */
 	size_t parity_key_len;
 	GArray *verify_keys;	/* struct mxp_parity_key, of verify_key_files */
@@ -443,6 +444,25 @@ valid_domain_name(const char *name)
 	return strstr(name, "..") == NULL;
 }
 
+/* validate_host_section - a host's own settings; its name is checked against the map later */
+static int
+validate_host_section(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *title = cfg_title(sec);
+	char *lower;
+
+	if (!valid_domain_name(title))
+		return fail_at(cfg->line, "host \"%s\": not a valid host name", title);
+	lower = g_ascii_strdown(title, -1);
+	if (g_hash_table_contains(parse_ctx->host_lines, lower)) {
+		g_free(lower);
+		return fail_at(cfg->line, "host \"%s\" is listed twice", title);
+	}
+	g_hash_table_insert(parse_ctx->host_lines, lower, GINT_TO_POINTER(cfg->line));
+	return 0;
+}
+
 /* validate_domain - a recipient-domain override section */
 static int
 validate_domain(cfg_t *cfg, cfg_opt_t *opt)
@@ -582,6 +602,8 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 		CFG_SEC("audit", audit_opts, CFGF_NODEFAULT),
 		CFG_SEC("module", module_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_SEC("domain", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		/* The same shape: module sections, with host-local options only. */
+		CFG_SEC("host", domain_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END(),
 	};
 	cfg_t *cfg = cfg_init(root_opts, CFGF_NONE);
@@ -605,6 +627,8 @@ parse_policy_text(const struct mxp_policy_source *src, cfg_opt_t *module_opts)
 	cfg_set_validate_func(cfg, "module", validate_module_section);
 	cfg_set_validate_func(cfg, "domain", validate_domain);
 	cfg_set_validate_func(cfg, "domain|module", validate_module_section);
+	cfg_set_validate_func(cfg, "host", validate_host_section);
+	cfg_set_validate_func(cfg, "host|module", validate_module_section);
 
 	rc = cfg_parse_buf(cfg, src->text->str);
 	if (rc != CFG_SUCCESS) {
@@ -891,6 +915,71 @@ build_domains(struct mxp_policy *pol, cfg_t *cfg)
 	return 0;
 }
 
+/* check_host_local - only options the module marks host-local may be set per host */
+static int
+check_host_local(const struct mxp_module *mod, cfg_t *sec, const char *host, int line)
+{
+	for (const struct mxp_option *c = mxp_core_module_options; c->name != NULL; c++)
+		if (cfg_size(sec, c->name) > 0)
+			return fail_at(line, "host \"%s\": %s of module %s cannot be set per host",
+				       host, c->name, mod->name);
+	for (const struct mxp_option *d = mod->options; d != NULL && d->name != NULL; d++)
+		if (cfg_size(sec, d->name) > 0 && !(d->flags & MXP_OPTF_HOST_LOCAL))
+			return fail_at(line,
+				       "host \"%s\": option %s of module %s cannot be set per host "
+				       "(only where a host does its work may differ, not what it "
+				       "decides)",
+				       host, d->name, mod->name);
+	return 0;
+}
+
+/*
+ * build_host_local - every host section is checked (a host of the map, a
+ * module enabled at the top, host-local options only); the own host's
+ * settings replace the module's base values.
+ */
+static int
+build_host_local(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
+{
+	for (unsigned i = 0; i < cfg_size(cfg, "host"); i++) {
+		cfg_t *hs = cfg_getnsec(cfg, "host", i);
+		char *name = g_ascii_strdown(cfg_title(hs), -1);
+		int line = GPOINTER_TO_INT(g_hash_table_lookup(parse_ctx->host_lines, name));
+		bool known = false,
+		     own = own_host != NULL && g_ascii_strcasecmp(name, own_host) == 0;
+
+		for (size_t h = 0; h < pol->nhosts; h++)
+			known = known || strcmp(pol->hosts[h].name, name) == 0;
+		if (!known) {
+			fail_at(line, "host \"%s\": not a host of the mx map", name);
+			g_free(name);
+			return -1;
+		}
+		for (unsigned j = 0; j < cfg_size(hs, "module"); j++) {
+			cfg_t *sec = cfg_getnsec(hs, "module", j);
+			struct mxp_policy_module *pm = find_module(pol, cfg_title(sec));
+
+			if (pm == NULL) {
+				fail_at(line,
+					"host \"%s\": module %s is not enabled at the top level, "
+					"so "
+					"it cannot be set per host",
+					name, cfg_title(sec));
+				g_free(name);
+				return -1;
+			}
+			if (check_host_local(pm->mod, sec, name, line) < 0) {
+				g_free(name);
+				return -1;
+			}
+			if (own)
+				fill_config(pm->cfg, sec, false);
+		}
+		g_free(name);
+	}
+	return 0;
+}
+
 /* audit_address - an audit address option, which must look like local@domain */
 static int
 audit_address(cfg_t *sec, const char *key, char **out_r)
@@ -984,7 +1073,7 @@ build_policy(struct mxp_policy *pol, cfg_t *cfg, const char *own_host)
 	}
 	if (cfg_size(cfg, "audit") > 0 && build_audit(pol, cfg_getsec(cfg, "audit")) < 0)
 		return -1;
-	if (build_modules(pol, cfg) < 0)
+	if (build_modules(pol, cfg) < 0 || build_host_local(pol, cfg, own_host) < 0)
 		return -1;
 	return build_domains(pol, cfg);
 }
@@ -1128,6 +1217,7 @@ mxp_policy_load(const char *path, const char *own_host, struct mxp_policy **pol_
 	ctx.src = &src;
 	ctx.policy_dir = g_path_get_dirname(path);
 	ctx.domain_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ctx.host_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ctx.addr_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_lines);
 	ctx.trusted_lines = g_array_new(FALSE, TRUE, sizeof(int));
 	parse_ctx = &ctx;
@@ -1162,6 +1252,8 @@ out:
 	free_key_array(ctx.verify_keys);
 	if (ctx.domain_lines != NULL)
 		g_hash_table_destroy(ctx.domain_lines);
+	if (ctx.host_lines != NULL)
+		g_hash_table_destroy(ctx.host_lines);
 	if (ctx.addr_lines != NULL)
 		g_hash_table_destroy(ctx.addr_lines);
 	if (ctx.trusted_lines != NULL)

@@ -105,7 +105,17 @@ append_value(GString *out, const struct mxp_cfg_value *v, char **error_r)
 	}
 }
 
-/* append_config - "key value" lines in sorted key order */
+/* host_local - the module marks key as where a host works (MXP_OPTF_HOST_LOCAL) */
+static bool
+host_local(const struct mxp_config *cfg, const char *key)
+{
+	for (const struct mxp_option *d = cfg->mod->options; d != NULL && d->name != NULL; d++)
+		if (strcmp(d->name, key) == 0)
+			return (d->flags & MXP_OPTF_HOST_LOCAL) != 0;
+	return false;
+}
+
+/* append_config - "key value" lines in sorted key order, host-local options left out */
 static int
 append_config(GString *out, const char *prefix, const struct mxp_config *cfg, char **error_r)
 {
@@ -113,6 +123,8 @@ append_config(GString *out, const char *prefix, const struct mxp_config *cfg, ch
 	int rc = 0;
 
 	for (GList *k = keys; k != NULL && rc == 0; k = k->next) {
+		if (host_local(cfg, k->data))
+			continue;
 		g_string_append_printf(out, "%s %s ", prefix, (const char *)k->data);
 		rc = append_value(out, g_hash_table_lookup(cfg->values, k->data), error_r);
 		g_string_append_c(out, '\n');

@@ -51,6 +51,11 @@ static const struct mxp_option testmod_options[] = {
 	  .type = MXP_OPT_SIZE,
 	  .def = "0",
 	  .help = "tempfail bodies larger than this (0: off)" },
+	{ .name = "worker",
+	  .type = MXP_OPT_STRING,
+	  .def = "local",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "where this host would do the work (host-local: not in the digest)" },
 	{ .name = NULL },
 };
 
