@@ -376,3 +376,68 @@ mxp_dns_assert_query() {
         || itest_fail "no $1 query for $2 reached dnsmasq (client ${SPF_IP4:-?}/${SPF_IP6:-?}; did libspf2 pass a loopback client without looking?)" \
             "$ITEST_DIR/dnsmasq.log" 20
 }
+
+# ---------------------------------------------------------------------------
+# Private clamd servers, for the av module's clamd backend
+# (milter/modules/av/tests/t-av-clamd*.sh)
+# ---------------------------------------------------------------------------
+
+# mxp_clamd_start NAME DB [clamd.conf lines...]: Debian's clamd (package
+# clamav-daemon; skips without it) in $ITEST_DIR/clamd.NAME, on the unix
+# socket $ITEST_DIR/clamd.NAME/clamd.sock, with the signatures in DB, in the
+# foreground, never the system service; waits (bounded) until it answers
+# PING.  Sets CLAMD_NAME_PID and CLAMD_NAME_SOCK (NAME upper-cased).
+mxp_clamd_start() {
+    local name=$1 db=$2 dir var
+    shift 2
+    [ -x /usr/sbin/clamd ] || itest_skip "clamd (package clamav-daemon) is not installed"
+    dir=$ITEST_DIR/clamd.$name
+    mkdir -p "$dir/tmp"
+    {
+        echo "# private clamd for $ITEST_NAME ($name)"
+        echo "LocalSocket $dir/clamd.sock"
+        echo "FixStaleSocket yes"
+        echo "PidFile $dir/clamd.pid"
+        echo "DatabaseDirectory $db"
+        echo "TemporaryDirectory $dir/tmp"
+        echo "LogFile $dir/clamd.log"
+        echo "LogTime yes"
+        echo "LogFileMaxSize 0"
+        echo "Foreground yes"
+        echo "SelfCheck 0"
+        echo "MaxThreads 8"
+        echo "ScanMail yes"
+        echo "ScanArchive yes"
+        echo "AlertExceedsMax yes"
+        printf '%s\n' "$@"
+    } >"$dir/clamd.conf"
+    /usr/sbin/clamd -c "$dir/clamd.conf" >>"$dir/clamd.out" 2>&1 </dev/null &
+    var=CLAMD_$(printf '%s' "$name" | tr '[:lower:]-' '[:upper:]_')
+    printf -v "${var}_PID" '%s' "$!"
+    printf -v "${var}_SOCK" '%s' "$dir/clamd.sock"
+    itest_track_pid "$!"
+    itest_track_log "$dir/clamd.log" "$dir/clamd.out"
+    _itest_poll 60 _mxp_clamd_answers "$dir/clamd.sock" "$!" "$dir/clamd.out" \
+        || itest_fail "clamd $name did not answer PING" "$dir/clamd.out"
+    itest_log "clamd $name pid $! on $dir/clamd.sock, database $db"
+}
+
+# shellcheck disable=SC2317 # called through _itest_poll
+_mxp_clamd_answers() {
+    kill -0 "$2" 2>/dev/null || itest_fail "clamd exited during startup" "$3"
+    [ -S "$1" ] && [ "$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])
+s.sendall(b"zPING\0"); print(s.recv(16).rstrip(b"\0").decode())' "$1" 2>/dev/null)" = PONG ]
+}
+
+# mxp_fake_clamd MODE NAME: tests/integration/fake_clamd.py MODE on the
+# socket $ITEST_DIR/fake.NAME.sock (printed), tracked.
+mxp_fake_clamd() {
+    local sock=$ITEST_DIR/fake.$2.sock
+    python3 "${top_srcdir:?}/tests/integration/fake_clamd.py" "$1" "$sock" \
+        >"$ITEST_DIR/fake.$2.log" 2>&1 </dev/null &
+    itest_track_pid "$!"
+    _itest_poll 10 test -S "$sock" || itest_fail "fake clamd $2 did not start" "$ITEST_DIR/fake.$2.log"
+    echo "$sock"
+}

@@ -1,30 +1,27 @@
 /*
- * av.c - the av module: every message scanned in process by libclamav,
- * as one RFC 5322 message with libclamav's mail parser on, so libclamav
- * itself unpacks attachments, transfer encodings and archives.  Every tier
+ * av.c - the av module: every message spooled and scanned whole, by
+ * libclamav in process or by a pool of clamd servers (backend.h), with the
+ * same actions, headers and findings whatever scanned it.  Every tier
  * loads the same signatures and applies the same actions.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <clamav.h>
 #include <glib.h>
 #include <mxparity/module.h>
 
-#include "engine.h"
+#include "backend.h"
 #include "leftovers.h"
 #include "spool.h"
-
-#define TEST_DB_MARKER "mxparity-test.ndb"
 
 static const char *const infected_words[] = { "reject",	    "tempfail", "discard",
 					      "quarantine", "tag",	NULL };
 static const char *const limits_words[] = { "tag", "tempfail", "reject", NULL };
 static const char *const reload_words[] = { "concurrent", "blocking", NULL };
+static const char *const backend_words[] = { "libclamav", "clamd", NULL };
 
 static const struct mxp_option av_options[] = {
 	{ .name = "database",
@@ -112,20 +109,63 @@ static const struct mxp_option av_options[] = {
 	  .type = MXP_OPT_BOOL,
 	  .def = "false",
 	  .help = "scan mail that a peer relays with a verified stamp again" },
+	/*
+	 * Where this host scans, not what it finds (host-local: a tier with
+	 * clamd and one with libclamav share the policy and its digest).
+	 */
+	{ .name = "backend",
+	  .type = MXP_OPT_CHOICE,
+	  .def = "libclamav",
+	  .choices = backend_words,
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "libclamav: scan in process; clamd: on the servers listed in servers" },
+	{ .name = "servers",
+	  .type = MXP_OPT_LIST,
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "clamd servers, unix:/PATH or tcp:ADDRESS:PORT (backend = clamd)" },
+	{ .name = "scan_budget",
+	  .type = MXP_OPT_INT,
+	  .def = "240000",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "milliseconds a message may take on all clamd servers together; keep it below "
+		  "the MTA's milter_content_timeout" },
+	{ .name = "server_timeout",
+	  .type = MXP_OPT_INT,
+	  .def = "60000",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "milliseconds one clamd server may take for one message before the next is "
+		  "tried" },
+	{ .name = "server_fail_count",
+	  .type = MXP_OPT_INT,
+	  .def = "3",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "failures within server_fail_window that mark a clamd server down" },
+	{ .name = "server_fail_window",
+	  .type = MXP_OPT_INT,
+	  .def = "30",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "seconds in which server_fail_count failures mark a server down" },
+	{ .name = "server_revive",
+	  .type = MXP_OPT_INT,
+	  .def = "30",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "seconds a down clamd server waits before it is tried again" },
+	{ .name = "max_connections_per_server",
+	  .type = MXP_OPT_INT,
+	  .def = "10",
+	  .flags = MXP_OPTF_HOST_LOCAL,
+	  .help = "scans at once on one clamd server (0: no bound); more go to the next" },
 	{ .name = NULL },
 };
 
 struct av_instance {
 	const struct mxp_host *host;
 	const struct mxp_config *cfg;
-	struct av_slot *slot;
-	struct cl_scan_options scan_opts;
+	const struct av_backend *backend;
+	void *state; /* the backend's */
 	size_t max_scan_size;
-	uint64_t max_file_size, max_decoded_size; /* what a layer may be, what all may be */
 	size_t spool_memory_max;
 	const char *spool_dir;
-	bool test_signatures;
-	unsigned checked_sigs; /* check mode: counted, not loaded */
 };
 
 struct av_message {
@@ -134,17 +174,6 @@ struct av_message {
 	bool spool_failed;
 	char spool_error[256];
 };
-
-/* is_test_database - the generated test database carries a marker file */
-static bool
-is_test_database(const char *dir)
-{
-	char *marker = g_build_filename(dir, TEST_DB_MARKER, NULL);
-	bool yes = g_file_test(marker, G_FILE_TEST_EXISTS);
-
-	g_free(marker);
-	return yes;
-}
 
 static void av_destroy(void *instance);
 
@@ -182,78 +211,27 @@ av_init(const struct mxp_host *host, const struct mxp_config *cfg, void **instan
 	size_t errlen)
 {
 	struct av_instance *inst = g_new0(struct av_instance, 1);
-	struct av_settings st = {
-		.database = host->cfg_string(cfg, "database"),
-		.tmpdir = host->cfg_string(cfg, "spool_dir"),
-		.max_scan_size = (uint64_t)host->cfg_int(cfg, "max_decoded_size"),
-		.max_file_size = (uint64_t)host->cfg_int(cfg, "max_file_size"),
-		.max_recursion = (uint32_t)host->cfg_int(cfg, "max_recursion"),
-		.max_files = (uint32_t)host->cfg_int(cfg, "max_files"),
-		.max_scan_time = (uint32_t)host->cfg_int(cfg, "max_scan_time"),
-		.pua = host->cfg_bool(cfg, "pua"),
-		.blocking = strcmp(host->cfg_string(cfg, "reload"), "blocking") == 0,
-		.check_interval = (unsigned)host->cfg_int(cfg, "reload_check_interval"),
-		.max_concurrent = (unsigned)host->cfg_int(cfg, "max_concurrent_scans"),
-	};
 
 	inst->host = host;
 	inst->cfg = cfg;
+	inst->backend = strcmp(host->cfg_string(cfg, "backend"), "clamd") == 0
+				? &av_backend_clamd
+				: &av_backend_libclamav;
 	inst->max_scan_size = (size_t)host->cfg_int(cfg, "max_scan_size");
-	inst->max_file_size = st.max_file_size;
-	inst->max_decoded_size = st.max_scan_size;
 	inst->spool_memory_max = (size_t)host->cfg_int(cfg, "spool_memory_max");
-	inst->spool_dir = st.tmpdir;
-	/* The whole message as one mail: every parser on, so libclamav unpacks it all. */
-	inst->scan_opts.parse = ~0u;
-	/*
-	 * Always on: a part beyond a limit must come back as
-	 * Heuristics.Limits.Exceeded (on_limits), not as a silent CL_CLEAN.
-	 */
-	inst->scan_opts.general = CL_SCAN_GENERAL_HEURISTICS;
-	inst->scan_opts.heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
-	if (host->cfg_bool(cfg, "heuristics"))
-		inst->scan_opts.heuristic |=
-			CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
-			CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_MACROS |
-			CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH | CL_SCAN_HEURISTIC_PHISHING_CLOAK;
-	if (host->cfg_int(cfg, "max_recursion") < 1 || host->cfg_int(cfg, "max_files") < 1 ||
-	    host->cfg_int(cfg, "max_scan_time") < 1 || st.max_scan_size == 0 ||
-	    inst->max_scan_size == 0) {
+	inst->spool_dir = host->cfg_string(cfg, "spool_dir");
+	if (inst->max_scan_size == 0) {
 		snprintf(err, errlen, "scan limits must be positive");
 		goto fail;
 	}
-	if (host->cfg_int(cfg, "max_concurrent_scans") < 0 ||
-	    host->cfg_int(cfg, "reload_check_interval") < 0) {
-		snprintf(err, errlen,
-			 "max_concurrent_scans and reload_check_interval must not be negative");
+	if (access(inst->spool_dir, W_OK | X_OK) < 0) {
+		snprintf(err, errlen, "spool_dir %s is not writable", inst->spool_dir);
 		goto fail;
 	}
-	if (access(st.tmpdir, W_OK | X_OK) < 0) {
-		snprintf(err, errlen, "spool_dir %s is not writable", st.tmpdir);
+	if (!host->checking())
+		remove_leftovers(host, inst->spool_dir);
+	if (inst->backend->init(host, cfg, &inst->state, err, errlen) < 0)
 		goto fail;
-	}
-	inst->test_signatures = is_test_database(st.database);
-	if (host->checking()) {
-		/* A check counts the signatures instead of compiling them (clamd-sized RAM). */
-		unsigned sigs = 0;
-
-		if (cl_countsigs(st.database, CL_COUNTSIGS_ALL, &sigs) != CL_SUCCESS || sigs == 0) {
-			snprintf(err, errlen, "no signatures in %s", st.database);
-			goto fail;
-		}
-		inst->checked_sigs = sigs;
-		*instance_r = inst;
-		return 0;
-	}
-	remove_leftovers(host, st.tmpdir);
-	inst->slot = av_slot_get(&st, host, err, errlen);
-	if (inst->slot == NULL)
-		goto fail;
-	if (inst->test_signatures)
-		host->log(LOG_WARNING,
-			  "av: ONLY TEST SIGNATURES are loaded (%s): this host does not "
-			  "really scan for viruses",
-			  st.database);
 	*instance_r = inst;
 	return 0;
 fail:
@@ -266,8 +244,8 @@ av_destroy(void *instance)
 {
 	struct av_instance *inst = instance;
 
-	if (inst->slot != NULL)
-		av_slot_put(inst->slot);
+	if (inst->state != NULL)
+		inst->backend->destroy(inst->state);
 	g_free(inst);
 }
 
@@ -275,14 +253,8 @@ static void
 av_describe(void *instance, char *buf, size_t len)
 {
 	struct av_instance *inst = instance;
-	char what[256];
 
-	if (inst->slot == NULL)
-		snprintf(what, sizeof(what), "av=clamav-%s/sigs-%u(counted)", cl_retver(),
-			 inst->checked_sigs);
-	else
-		av_slot_describe(inst->slot, what, sizeof(what));
-	snprintf(buf, len, "%s%s", what, inst->test_signatures ? "/TEST-SIGNATURES-ONLY" : "");
+	inst->backend->describe(inst->state, buf, len);
 }
 
 static int
@@ -360,62 +332,6 @@ av_body(struct mxp_event *ev, const unsigned char *chunk, size_t len)
 	return MXP_CONTINUE;
 }
 
-/*
- * spool_room - whether spool_dir has room for what libclamav may unpack
- * there.  With the file system full, libclamav cannot write an archive's
- * members and says nothing: a zip with EICAR came back clean.  So a scan
- * needs room for the largest member it may write (max_file_size, or the
- * whole decoded budget when that is unbounded), else it does not start.
- */
-static bool
-spool_room(const struct av_instance *inst, unsigned long long *free_r)
-{
-	struct statvfs sv;
-	unsigned long long need =
-		inst->max_file_size != 0 ? inst->max_file_size : inst->max_decoded_size;
-
-	if (statvfs(inst->spool_dir, &sv) != 0) {
-		*free_r = 0;
-		return false;
-	}
-	*free_r = (unsigned long long)sv.f_bavail * sv.f_frsize;
-	return *free_r >= need;
-}
-
-/* keepalive - while waiting for a scan slot */
-static void
-keepalive(void *arg)
-{
-	struct mxp_event *ev = arg;
-
-	ev->host->progress(ev);
-}
-
-/* scan - CL_CLEAN, CL_VIRUS (virname set) or an error */
-static cl_error_t
-scan(const struct av_instance *inst, struct av_message *m, struct cl_engine *engine,
-     const char **virname, struct av_scan_limits *limits)
-{
-	struct cl_scan_options opts = inst->scan_opts;
-	unsigned long scanned = 0;
-	cl_error_t rc;
-
-	if (av_spool_in_memory(&m->spool)) {
-		cl_fmap_t *map = cl_fmap_open_memory(m->spool.mem, m->spool.len);
-
-		if (map == NULL)
-			return CL_EMEM;
-		rc = cl_scanmap_callback(map, "message.eml", virname, &scanned, engine, &opts,
-					 limits);
-		cl_fmap_close(map);
-		return rc;
-	}
-	if (lseek(m->spool.fd, 0, SEEK_SET) < 0)
-		return CL_ESEEK;
-	return cl_scandesc_callback(m->spool.fd, "message.eml", virname, &scanned, engine, &opts,
-				    limits);
-}
-
 /* strictest_action - on_infected over the recipients' domains, the most severe wins */
 static const char *
 strictest_action(const struct mxp_event *ev)
@@ -463,44 +379,36 @@ reply_text(const struct av_instance *inst, const char *virname, char *buf, size_
 	buf[o] = '\0';
 }
 
-/* add_status - our X-Virus-* headers for a message that is delivered */
+/* add_status - our X-Virus-* headers for a message that is delivered; engine "": ours */
 static void
-add_status(struct mxp_event *ev, const char *status)
+add_status(struct mxp_event *ev, const char *status, const char *engine)
 {
-	char scanned[256];
+	const struct av_instance *inst = ev->instance;
+	char scanned[256], ours[64];
 
-	snprintf(scanned, sizeof(scanned), "mxparity av (ClamAV %s) on %s", cl_retver(),
-		 ev->conn->own_host);
+	if (engine == NULL || engine[0] == '\0') {
+		inst->backend->engine(inst->state, ours, sizeof(ours));
+		engine = ours;
+	}
+	snprintf(scanned, sizeof(scanned), "mxparity av (%s) on %s", engine, ev->conn->own_host);
 	ev->host->add_header(ev->result, "X-Virus-Scanned", scanned);
 	ev->host->add_header(ev->result, "X-Virus-Status", status);
 }
 
 /*
- * size_limit - the limit named why is one of size, which a site may treat
- * apart (on_size_limits); nesting, file counts and anything unknown are
- * structural, and a structure deeper than the limit is how malware hides.
+ * act_on_limits - a message that could not be scanned in full.  size: the
+ * limit is one of size, which a site may treat apart (on_size_limits);
+ * nesting, file counts, time and anything unknown are structural, and a
+ * structure deeper than the limit is how malware hides.
  */
-static bool
-size_limit(const char *why)
-{
-	/* Our spool bound, the message itself beyond max_file_size, libclamav's names and text. */
-	static const char *const sizes[] = { "size", "limits", "MaxFileSize", "MaxScanSize", NULL };
-
-	for (size_t i = 0; sizes[i] != NULL; i++)
-		if (strcmp(why, sizes[i]) == 0)
-			return true;
-	return strcmp(why, cl_strerror(CL_EMAXSIZE)) == 0;
-}
-
-/* act_on_limits - a message that could not be scanned in full */
 static enum mxp_verdict
-act_on_limits(struct mxp_event *ev, const char *why)
+act_on_limits(struct mxp_event *ev, const char *why, bool size, const char *engine)
 {
 	const struct av_instance *inst = ev->instance;
 	const char *action = inst->host->cfg_string(inst->cfg, "on_limits");
 	const char *size_action = inst->host->cfg_string(inst->cfg, "on_size_limits");
 
-	if (size_limit(why) && size_action != NULL)
+	if (size && size_action != NULL)
 		action = size_action;
 
 	ev->host->add_finding(ev->result, "av", 0, "skipped:%s", why);
@@ -514,13 +422,13 @@ act_on_limits(struct mxp_event *ev, const char *why)
 				    "Message too large or complex to scan now");
 		return MXP_TEMPFAIL;
 	}
-	add_status(ev, "Unscanned (limits)");
+	add_status(ev, "Unscanned (limits)", engine);
 	return MXP_TAG;
 }
 
 /* act_on_infected - the policy's action for a virus */
 static enum mxp_verdict
-act_on_infected(struct mxp_event *ev, const char *virname)
+act_on_infected(struct mxp_event *ev, const char *virname, const char *engine)
 {
 	const struct av_instance *inst = ev->instance;
 	const char *action = strictest_action(ev);
@@ -539,7 +447,7 @@ act_on_infected(struct mxp_event *ev, const char *virname)
 	if (strcmp(action, "discard") == 0)
 		return MXP_DISCARD;
 	snprintf(status, sizeof(status), "Infected (%s)", virname);
-	add_status(ev, status);
+	add_status(ev, status, engine);
 	if (strcmp(action, "quarantine") == 0) {
 		snprintf(status, sizeof(status), "virus %s", virname);
 		ev->host->set_quarantine(ev->result, status);
@@ -594,7 +502,7 @@ act_on_peer(struct mxp_event *ev)
 	enum mxp_verdict v = MXP_CONTINUE;
 
 	if (strncmp(peer_av, "infected:", 9) == 0)
-		v = act_on_infected(ev, peer_av + 9);
+		v = act_on_infected(ev, peer_av + 9, NULL);
 	ev->host->add_finding(ev->result, "av", MXP_FINDING_FROM_PEER, "%s", peer_av);
 	return v;
 }
@@ -604,14 +512,7 @@ av_eom(struct mxp_event *ev)
 {
 	struct av_instance *inst = ev->instance;
 	struct av_message *m = ev->msg_state;
-	struct cl_engine *engine;
-	const char *virname = NULL;
-	unsigned long long room;
-	struct av_scan_limits limits = {
-		.max_file_size = inst->max_file_size,
-		.max_decoded_size = inst->max_decoded_size,
-	};
-	cl_error_t rc;
+	struct av_scan out = { 0 };
 
 	if (trust_peer_scan(ev))
 		return act_on_peer(ev);
@@ -621,59 +522,25 @@ av_eom(struct mxp_event *ev)
 		return MXP_ERROR;
 	}
 	if (m->over_limit)
-		return act_on_limits(ev, "size");
-	if (!spool_room(inst, &room)) {
-		ev->host->log(
-			LOG_ERR,
-			"av: spool_dir %s has %llu bytes free, less than one part may need: not "
-			"scanning (on_error)",
-			inst->spool_dir, room);
-		ev->host->add_finding(ev->result, "av", 0, "error:spool-full");
-		return MXP_ERROR;
-	}
-	engine = av_slot_acquire(inst->slot, keepalive, ev);
-	if (engine == NULL) {
-		ev->host->add_finding(ev->result, "av", 0, "error:no-engine");
-		return MXP_ERROR; /* reloading (blocking) or no database loaded: on_error */
-	}
-	av_engine_errors_reset();
-	rc = scan(inst, m, engine, &virname, &limits);
-	av_slot_release(inst->slot, engine);
-	/* libclamav reports some failures (no temporary directory) only as log lines. */
-	if (rc == CL_CLEAN && av_engine_errors() > 0) {
-		ev->host->add_finding(ev->result, "av", 0, "error:incomplete-scan");
-		return MXP_ERROR;
-	}
-	/* A virus found outranks a limit; a limit, seen by libclamav or by us, outranks clean. */
-	if (rc == CL_VIRUS && virname != NULL &&
-	    strncmp(virname, "Heuristics.Limits.Exceeded.", 27) != 0)
-		return act_on_infected(ev, virname);
-	if ((rc == CL_CLEAN || rc == CL_VIRUS) && limits.hit != NULL)
-		return act_on_limits(ev, limits.hit);
-	if (rc == CL_CLEAN) {
+		return act_on_limits(ev, "size", true, NULL);
+	inst->backend->scan(inst->state, ev, &m->spool, &out);
+	switch (out.outcome) {
+	case AV_CLEAN:
 		ev->host->add_finding(ev->result, "av", 0, "clean");
-		add_status(ev, "Clean");
+		add_status(ev, "Clean", out.engine);
 		return MXP_CONTINUE;
+	case AV_INFECTED: return act_on_infected(ev, out.name, out.engine);
+	case AV_LIMITS: return act_on_limits(ev, out.name, out.size_limit, out.engine);
+	case AV_FAILED: break;
 	}
-	if (rc == CL_VIRUS && virname != NULL) {
-		if (strncmp(virname, "Heuristics.Limits.Exceeded.", 27) == 0)
-			return act_on_limits(ev, virname + 27);
-		return act_on_infected(ev, virname);
-	}
-	/* A limit hit on the message itself (max_file_size) comes back unnamed. */
-	if (rc == CL_VIRUS)
-		return act_on_limits(ev, "limits");
-	if (rc == CL_ETIMEOUT || rc == CL_EMAXSIZE || rc == CL_EMAXREC || rc == CL_EMAXFILES)
-		return act_on_limits(ev, cl_strerror(rc));
-	ev->host->log(LOG_ERR, "av: scan failed: %s", cl_strerror(rc));
-	ev->host->add_finding(ev->result, "av", 0, "error:%s", cl_strerror(rc));
-	return MXP_ERROR;
+	ev->host->add_finding(ev->result, "av", 0, "error:%s", out.name);
+	return MXP_ERROR; /* on_error */
 }
 
 static const struct mxp_module av_module = {
 	MXP_MODULE_ABI_VERSION,
 	.name = "av",
-	.description = "in-process virus scanning with libclamav",
+	.description = "virus scanning with libclamav in process or on clamd servers",
 	.options = av_options,
 	.init = av_init,
 	.destroy = av_destroy,

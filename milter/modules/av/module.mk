@@ -1,8 +1,13 @@
 ## milter/modules/av/module.mk - the av module: virus scanning in process
-## with libclamav (configure --with-clamav).  Included by Makefile.am.
+## with libclamav, or on clamd servers (configure --with-clamav).  Included
+## by Makefile.am.
 if HAVE_CLAMAV
 module_LTLIBRARIES += milter/modules/av/av.la
-milter_modules_av_av_la_SOURCES = milter/modules/av/av.c \
+milter_modules_av_av_la_SOURCES = milter/modules/av/av.c milter/modules/av/backend.h \
+	milter/modules/av/backend_libclamav.c milter/modules/av/backend_clamd.c \
+	milter/modules/av/clamd_client.c milter/modules/av/clamd_client.h \
+	milter/modules/av/clamd_reply.c milter/modules/av/clamd_reply.h \
+	milter/modules/av/clamd_pool.c milter/modules/av/clamd_pool.h \
 	milter/modules/av/engine.c milter/modules/av/engine.h \
 	milter/modules/av/spool.c milter/modules/av/spool.h \
 	milter/modules/av/leftovers.c milter/modules/av/leftovers.h
@@ -25,8 +30,7 @@ milter_modules_av_tests_check_av_CPPFLAGS = $(MODULE_CHECK_CPPFLAGS) -I$(srcdir)
 milter_modules_av_tests_check_av_CFLAGS = $(MODULE_CHECK_CFLAGS) $(CLAMAV_CFLAGS)
 milter_modules_av_tests_check_av_LDADD = $(MODULE_CHECK_LDADD) $(CLAMAV_LIBS)
 
-# The clamd protocol client, its reply parser and the server pool (the parts
-# of the coming clamd backend, issue 16, not linked into av.so yet), against
+# The clamd backend's protocol client, reply parser and server pool, against
 # fake servers and a private real clamd (skipped without clamav-daemon).
 MODULE_CHECKS += milter/modules/av/tests/check_clamd
 milter_modules_av_tests_check_clamd_SOURCES = milter/modules/av/tests/check_clamd.c \
@@ -43,10 +47,12 @@ MODULE_TESTS += \
 	milter/modules/av/tests/t-av-corpus.sh \
 	milter/modules/av/tests/t-av-limits.sh \
 	milter/modules/av/tests/t-av-reload.sh \
-	milter/modules/av/tests/t-av-failsafe.sh
+	milter/modules/av/tests/t-av-failsafe.sh \
+	milter/modules/av/tests/t-av-clamd.sh
 endif
 EXTRA_DIST += milter/modules/av/make-testdb.sh milter/modules/av/tests/av-corpus.sh \
 	milter/modules/av/tests/measure-memory.sh \
 	milter/modules/av/tests/t-av-samples.sh milter/modules/av/tests/t-av-corpus.sh \
 	milter/modules/av/tests/t-av-limits.sh milter/modules/av/tests/t-av-reload.sh \
-	milter/modules/av/tests/t-av-failsafe.sh
+	milter/modules/av/tests/t-av-failsafe.sh milter/modules/av/tests/t-av-clamd.sh \
+	tests/integration/fake_clamd.py
