@@ -120,7 +120,8 @@ def worker(args, book, load_end, retry_end):
             return
         mid = book.next_id(now, now >= load_end)
         if mid is None:
-            if now >= load_end and book.pending() == 0:
+            # The load is over (its time, or all --max-messages started) and nothing waits.
+            if (now >= load_end or book.started >= args.max_messages) and book.pending() == 0:
                 return
             time.sleep(0.1)
             continue

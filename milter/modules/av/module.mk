@@ -49,10 +49,14 @@ MODULE_TESTS += \
 	milter/modules/av/tests/t-av-reload.sh \
 	milter/modules/av/tests/t-av-failsafe.sh \
 	milter/modules/av/tests/t-av-clamd.sh
+if HAVE_SPF
+# The soak harness (tests/soak) needs the spf module too.
+MODULE_TESTS += milter/modules/av/tests/t-av-clamd-failover.sh
+endif
 endif
 EXTRA_DIST += milter/modules/av/make-testdb.sh milter/modules/av/tests/av-corpus.sh \
 	milter/modules/av/tests/measure-memory.sh \
 	milter/modules/av/tests/t-av-samples.sh milter/modules/av/tests/t-av-corpus.sh \
 	milter/modules/av/tests/t-av-limits.sh milter/modules/av/tests/t-av-reload.sh \
 	milter/modules/av/tests/t-av-failsafe.sh milter/modules/av/tests/t-av-clamd.sh \
-	tests/integration/fake_clamd.py
+	milter/modules/av/tests/t-av-clamd-failover.sh tests/integration/fake_clamd.py
