@@ -50,8 +50,9 @@ MODULE_TESTS += \
 	milter/modules/av/tests/t-av-failsafe.sh \
 	milter/modules/av/tests/t-av-clamd.sh
 if HAVE_SPF
-# The soak harness (tests/soak) needs the spf module too.
-MODULE_TESTS += milter/modules/av/tests/t-av-clamd-failover.sh
+# The soak harness (tests/soak) and the tiers (tier.sh) need the spf module too.
+MODULE_TESTS += milter/modules/av/tests/t-av-clamd-failover.sh \
+	milter/modules/av/tests/t-av-clamd-tiers.sh
 endif
 endif
 EXTRA_DIST += milter/modules/av/make-testdb.sh milter/modules/av/tests/av-corpus.sh \
@@ -59,4 +60,5 @@ EXTRA_DIST += milter/modules/av/make-testdb.sh milter/modules/av/tests/av-corpus
 	milter/modules/av/tests/t-av-samples.sh milter/modules/av/tests/t-av-corpus.sh \
 	milter/modules/av/tests/t-av-limits.sh milter/modules/av/tests/t-av-reload.sh \
 	milter/modules/av/tests/t-av-failsafe.sh milter/modules/av/tests/t-av-clamd.sh \
-	milter/modules/av/tests/t-av-clamd-failover.sh tests/integration/fake_clamd.py
+	milter/modules/av/tests/t-av-clamd-failover.sh milter/modules/av/tests/t-av-clamd-tiers.sh \
+	tests/integration/fake_clamd.py
