@@ -33,9 +33,12 @@
 #   BENCH_MILTER_CONNECTIONS (20)  BENCH_SCAN_REPEAT (50)
 #   BENCH_QUICK=1: one round of 200 messages at 10 KB and the mix, short
 #   milter and scan runs: checks the scripts in a minute or two.
-#   BENCH_PARTS ("postfix sendmail milter scan"): the parts to run, in that
-#   order; "sendmail" is tests/bench/part-sendmail.sh (sendmail alone against
-#   sendmail + mxparityd, the private sendmail of ./bootstrap check).
+#   BENCH_PARTS ("postfix sendmail milter scan engines"): the parts to run, in
+#   that order; "sendmail" is tests/bench/part-sendmail.sh (sendmail alone
+#   against sendmail + mxparityd, the private sendmail of ./bootstrap check);
+#   "engines" is tests/bench/part-engines.sh (the av backends and
+#   clamav-milter on a big generated database: memory, load time, scan cost;
+#   BENCH_BIGDB_SCALE).
 #   BENCH_CONFIGS ("A B C D"): the configurations (A is the reference).
 #   BENCH_INSTALL=0: do not apt-get install clamav-daemon/clamav-milter
 #   (configuration C is then left out if they are missing).
@@ -55,6 +58,8 @@ export ITEST_ROOT
 . "$(dirname "$0")/../integration/mxp.sh"
 # shellcheck source-path=SCRIPTDIR source=part-sendmail.sh
 . "$(dirname "$0")/part-sendmail.sh"
+# shellcheck source-path=SCRIPTDIR source=part-engines.sh
+. "$(dirname "$0")/part-engines.sh"
 
 BENCHDIR=$(cd "$(dirname "$0")" && pwd)
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -66,7 +71,7 @@ fi
 : "${BENCH_SIZES:=2048 10240 102400}" "${BENCH_MIX:=1}"
 : "${BENCH_MILTER_MESSAGES:=4000}" "${BENCH_MILTER_ROUNDS:=3}" "${BENCH_MILTER_CONNECTIONS:=20}"
 : "${BENCH_SCAN_REPEAT:=50}" "${BENCH_WARMUP:=200}" "${BENCH_INSTALL:=1}"
-: "${BENCH_PARTS:=postfix sendmail milter scan}"
+: "${BENCH_PARTS:=postfix sendmail milter scan engines}"
 # Upper bound for one run (smtp-source plus the queue draining), seconds.
 : "${BENCH_RUN_TIMEOUT:=600}"
 
@@ -414,6 +419,10 @@ CONFIGS=${BENCH_CONFIGS:-A B C D}
 case $CONFIGS in
 *C*) install_deps || CONFIGS=${CONFIGS/C/} ;;
 esac
+# The engines part runs clamd and, when it can be installed, clamav-milter.
+case " $BENCH_PARTS " in
+*" engines "*) case $CONFIGS in *C*) ;; *) install_deps || true ;; esac ;;
+esac
 RESULTS=$ITEST_DIR/results.txt
 : >"$ITEST_DIR/runs.tsv"
 # Temporary files of both virus scanners, side by side on one file system.
@@ -614,8 +623,8 @@ part_scan() {
 
 for part in $BENCH_PARTS; do
 	case $part in
-	postfix | sendmail | milter | scan) "part_$part" ;;
-	*) itest_fail "BENCH_PARTS: unknown part '$part' (postfix, sendmail, milter, scan)" ;;
+	postfix | sendmail | milter | scan | engines) "part_$part" ;;
+	*) itest_fail "BENCH_PARTS: unknown part '$part' (postfix, sendmail, milter, scan, engines)" ;;
 	esac
 done
 

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <glib.h>
 #include <mxparity/module.h>
@@ -222,6 +223,8 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 	char last[400] = "no server could be tried";
 	unsigned tried_count = 0;
 	uint32_t tried = 0;
+	int64_t last_progress = start;
+	bool full = false, waited = false;
 
 	out->engine[0] = '\0';
 	for (;;) {
@@ -235,7 +238,22 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 				 "; scan_budget of %lld ms spent", (long long)cd->budget);
 			break;
 		}
-		i = clamd_pool_pick(cd->pool, now, tried);
+		i = clamd_pool_pick(cd->pool, now, tried, &full);
+		if (i < 0 && full) {
+			/* every untried server is at max_connections_per_server: wait for one */
+			struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+			if (now - last_progress >= 1000) {
+				ev->host->progress(ev);
+				last_progress = now;
+			}
+			if (!waited)
+				snprintf(last, sizeof(last),
+					 "every server was at max_connections_per_server");
+			waited = true;
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		if (i < 0)
 			break;
 		tried |= 1u << i;

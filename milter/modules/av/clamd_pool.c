@@ -63,10 +63,11 @@ eligible(const struct clamd_pool *pool, const struct server *s, int64_t now)
 }
 
 int
-clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried)
+clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r)
 {
 	int pick = -1;
 
+	*full_r = false;
 	pthread_mutex_lock(&pool->lock);
 	/* Up servers first, in turn; a down one whose revive time came only after them. */
 	for (int pass = 0; pass < 2 && pick < 0; pass++)
@@ -79,6 +80,14 @@ clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried)
 				continue;
 			pick = (int)i;
 			break;
+		}
+	if (pick < 0 && pool->st.max_per_host > 0)
+		for (size_t i = 0; i < pool->n && !*full_r; i++) {
+			const struct server *s = &pool->servers[i];
+
+			*full_r = (tried & (1u << i)) == 0 &&
+				  s->in_flight >= pool->st.max_per_host &&
+				  (!s->down || now >= s->down_until);
 		}
 	if (pick >= 0) {
 		struct server *s = &pool->servers[pick];

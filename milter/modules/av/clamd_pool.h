@@ -36,10 +36,12 @@ void clamd_pool_free(struct clamd_pool *pool);
 
 /*
  * clamd_pool_pick - the server for the next attempt at now (ms), not one
- * in tried (a bit per server), or -1 when none may be tried now.  Taking
- * it counts a scan in flight on it until clamd_pool_result.
+ * in tried (a bit per server), or -1 when none may be tried now; then
+ * *full_r says whether one could be, but has max_per_host scans running
+ * (worth waiting for).  Taking a server counts a scan in flight on it
+ * until clamd_pool_result.
  */
-int clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried);
+int clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r);
 
 /* clamd_pool_result - the attempt on server i ended; ok: clamd answered */
 enum clamd_transition clamd_pool_result(struct clamd_pool *pool, int i, bool ok, int64_t now);

@@ -149,11 +149,12 @@ static const struct clamd_pool_settings pool_st = {
 START_TEST(test_pool_round_robin_and_tried)
 {
 	struct clamd_pool *p = clamd_pool_new(3, &pool_st);
+	bool full;
 	int a, b, c;
 
-	a = clamd_pool_pick(p, 0, 0);
-	b = clamd_pool_pick(p, 0, 0);
-	c = clamd_pool_pick(p, 0, 0);
+	a = clamd_pool_pick(p, 0, 0, &full);
+	b = clamd_pool_pick(p, 0, 0, &full);
+	c = clamd_pool_pick(p, 0, 0, &full);
 	ck_assert_int_eq(a, 0);
 	ck_assert_int_eq(b, 1);
 	ck_assert_int_eq(c, 2);
@@ -161,17 +162,20 @@ START_TEST(test_pool_round_robin_and_tried)
 	clamd_pool_result(p, b, true, 1);
 	clamd_pool_result(p, c, true, 1);
 	/* the servers a message already tried are skipped */
-	ck_assert_int_eq(clamd_pool_pick(p, 2, 1u << 0 | 1u << 1), 2);
+	ck_assert_int_eq(clamd_pool_pick(p, 2, 1u << 0 | 1u << 1, &full), 2);
 	clamd_pool_result(p, 2, true, 2);
-	ck_assert_int_eq(clamd_pool_pick(p, 2, 7u), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 2, 7u, &full), -1);
 	/* at most max_per_host scans at once on one server */
 	clamd_pool_free(p);
 	p = clamd_pool_new(1, &pool_st);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), -1);
+	ck_assert(full); /* busy, not gone: worth waiting for */
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 1u, &full), -1);
+	ck_assert(!full); /* already tried: not */
 	clamd_pool_result(p, 0, true, 1);
-	ck_assert_int_eq(clamd_pool_pick(p, 1, 0), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 1, 0, &full), 0);
 	clamd_pool_free(p);
 	/* bounds */
 	ck_assert_ptr_null(clamd_pool_new(0, &pool_st));
@@ -182,6 +186,7 @@ END_TEST
 START_TEST(test_pool_down_probe_and_back)
 {
 	struct clamd_pool *p = clamd_pool_new(2, &pool_st);
+	bool full;
 
 	/* two failures, then one outside the window: still up */
 	ck_assert_int_eq(clamd_pool_result(p, 0, false, 0), CLAMD_SAME);
@@ -194,23 +199,24 @@ START_TEST(test_pool_down_probe_and_back)
 	ck_assert_int_eq(clamd_pool_state(p, 0, 22000), CLAMD_DOWN);
 	/* every pick goes to the other server until revive */
 	for (int i = 0; i < 5; i++) {
-		ck_assert_int_eq(clamd_pool_pick(p, 23000, 0), 1);
+		ck_assert_int_eq(clamd_pool_pick(p, 23000, 0, &full), 1);
 		clamd_pool_result(p, 1, true, 23000);
 	}
-	/* with only the down one left to try, nothing before revive */
-	ck_assert_int_eq(clamd_pool_pick(p, 23000, 1u << 1), -1);
+	/* with only the down one left to try, nothing before revive, and no waiting */
+	ck_assert_int_eq(clamd_pool_pick(p, 23000, 1u << 1, &full), -1);
+	ck_assert(!full);
 	/* after revive: one probe at a time, up servers first */
 	ck_assert_int_eq(clamd_pool_state(p, 0, 52000), CLAMD_PROBING);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 0), 1);
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 0, &full), 1);
 	clamd_pool_result(p, 1, true, 52000);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1), -1); /* the probe is running */
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1, &full), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1, &full), -1); /* the probe is running */
 	/* a failed probe waits another revive */
 	ck_assert_int_eq(clamd_pool_result(p, 0, false, 53000), CLAMD_SAME);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 60000), CLAMD_DOWN);
-	ck_assert_int_eq(clamd_pool_pick(p, 60000, 1u << 1), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 60000, 1u << 1, &full), -1);
 	/* a good probe brings it back, its count reset */
-	ck_assert_int_eq(clamd_pool_pick(p, 83000, 1u << 1), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 83000, 1u << 1, &full), 0);
 	ck_assert_int_eq(clamd_pool_result(p, 0, true, 83000), CLAMD_CAME_BACK);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 83000), CLAMD_UP);
 	ck_assert_int_eq(clamd_pool_result(p, 0, false, 84000), CLAMD_SAME);
