@@ -403,6 +403,7 @@ mxp_clamd_start() {
         echo "TemporaryDirectory $dir/tmp"
         echo "LogFile $dir/clamd.log"
         echo "LogTime yes"
+        echo "LogClean yes"
         echo "LogFileMaxSize 0"
         echo "Foreground yes"
         echo "SelfCheck 0"

@@ -131,7 +131,7 @@ static const struct mxp_option av_options[] = {
 		  "the MTA's milter_content_timeout" },
 	{ .name = "server_timeout",
 	  .type = MXP_OPT_INT,
-	  .def = "60000",
+	  .def = "150000",
 	  .flags = MXP_OPTF_HOST_LOCAL,
 	  .help = "milliseconds one clamd server may take for one message before the next is "
 		  "tried" },
@@ -512,7 +512,8 @@ av_eom(struct mxp_event *ev)
 {
 	struct av_instance *inst = ev->instance;
 	struct av_message *m = ev->msg_state;
-	struct av_scan out = { 0 };
+	/* A backend that says nothing has failed: never clean by default. */
+	struct av_scan out = { .outcome = AV_FAILED, .name = "no-result" };
 
 	if (trust_peer_scan(ev))
 		return act_on_peer(ev);

@@ -18,10 +18,11 @@
 
 /* What one scan found, whatever scanned it. */
 enum av_outcome {
+	AV_FAILED, /* name: the finding word after "error:" (no-engine, clamd, ...); the zero value
+		    */
 	AV_CLEAN,
 	AV_INFECTED, /* name: the signature */
 	AV_LIMITS,   /* name: the limit (MaxFileSize, StreamMaxLength, ...), for on_limits */
-	AV_FAILED,   /* name: the finding word after "error:" (no-engine, clamd, ...) */
 };
 
 struct av_scan {

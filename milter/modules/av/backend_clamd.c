@@ -192,6 +192,22 @@ cd_engine(void *state, char *buf, size_t len)
 	snprintf(buf, len, "clamd");
 }
 
+/* alive - zPING answered PONG by the deadline */
+static bool
+alive(const struct cd_state *cd, int i, int64_t deadline, char *err, size_t errlen)
+{
+	char pong[16];
+	int64_t d = clamd_now_ms() + ASK_TIMEOUT;
+
+	if (clamd_command(&cd->addrs[i], "zPING", d < deadline ? d : deadline, pong, sizeof(pong),
+			  err, errlen) < 0)
+		return false;
+	if (strcmp(pong, "PONG") == 0)
+		return true;
+	snprintf(err, errlen, "%s: answered \"%s\" to zPING", cd->addrs[i].text, pong);
+	return false;
+}
+
 /* keepalive - while a server streams or scans */
 static void
 keepalive(void *arg)
@@ -220,11 +236,11 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 {
 	struct cd_state *cd = state;
 	int64_t start = clamd_now_ms(), deadline = start + cd->budget;
-	char last[400] = "no server could be tried";
+	char last[400] = "every server is marked down until its server_revive";
 	unsigned tried_count = 0;
 	uint32_t tried = 0;
 	int64_t last_progress = start;
-	bool full = false, waited = false;
+	bool full = false, waited = false, probe = false;
 
 	out->engine[0] = '\0';
 	for (;;) {
@@ -238,9 +254,9 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 				 "; scan_budget of %lld ms spent", (long long)cd->budget);
 			break;
 		}
-		i = clamd_pool_pick(cd->pool, now, tried, &full);
+		i = clamd_pool_pick(cd->pool, now, tried, &full, &probe);
 		if (i < 0 && full) {
-			/* every untried server is at max_connections_per_server: wait for one */
+			/* every untried server is busy or being probed: wait for one */
 			struct timespec pause = { 0, 20 * 1000 * 1000 };
 
 			if (now - last_progress >= 1000) {
@@ -249,7 +265,8 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 			}
 			if (!waited)
 				snprintf(last, sizeof(last),
-					 "every server was at max_connections_per_server");
+					 "every server was busy (max_connections_per_server) or "
+					 "being probed");
 			waited = true;
 			nanosleep(&pause, NULL);
 			continue;
@@ -260,10 +277,18 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 		tried_count++;
 		step_end = now + cd->step < deadline ? now + cd->step : deadline;
 		err[0] = '\0';
+		/* A down server's probe: is it alive at all, before the message goes there? */
+		if (probe && !alive(cd, i, step_end, err, sizeof(err))) {
+			snprintf(last, sizeof(last), "%s", err);
+			note(cd, ev, i,
+			     clamd_pool_result(cd->pool, i, false, true, clamd_now_ms()));
+			continue;
+		}
 		rc = clamd_scan(&cd->addrs[i], sp, CHUNK, step_end, keepalive, ev, &reply, err,
 				sizeof(err));
 		if (rc == 0 && reply.verdict != CLAMD_ERROR) {
-			note(cd, ev, i, clamd_pool_result(cd->pool, i, true, clamd_now_ms()));
+			note(cd, ev, i,
+			     clamd_pool_result(cd->pool, i, true, probe, clamd_now_ms()));
 			if (cd->versions[i][0] != '\0')
 				engine_of(cd->versions[i], out->engine, sizeof(out->engine));
 			switch (reply.verdict) {
@@ -277,13 +302,17 @@ cd_scan(void *state, struct mxp_event *ev, const struct av_spool *sp, struct av_
 				return;
 			}
 		}
-		/* clamd answered with an error of its own, or could not be used: the next one */
+		/*
+		 * clamd answered with an error of its own (this message's, maybe: it
+		 * does not count against the server), or could not be used (it does):
+		 * either way the next server tries.
+		 */
 		if (rc == 0)
 			snprintf(err, sizeof(err), "%s: answered \"%s\"", cd->addrs[i].text,
 				 reply.name);
 		snprintf(last, sizeof(last), "%s", err);
 		ev->host->log(LOG_WARNING, "av: clamd %s; trying the next server", err);
-		note(cd, ev, i, clamd_pool_result(cd->pool, i, false, clamd_now_ms()));
+		note(cd, ev, i, clamd_pool_result(cd->pool, i, rc == 0, probe, clamd_now_ms()));
 	}
 	ev->host->log(LOG_ERR,
 		      "av: no clamd server could scan the message (%u of %zu tried, %lld ms): %s",

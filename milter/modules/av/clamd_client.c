@@ -156,6 +156,13 @@ open_conn(const struct clamd_addr *a, int64_t deadline, char *err, size_t errlen
 		return -1;
 	}
 	rc = connect(fd, (struct sockaddr *)&ss, sl);
+	/* A unix socket whose accept queue is full says EAGAIN: try again until the deadline. */
+	while (rc < 0 && errno == EAGAIN && a->is_unix && clamd_now_ms() < deadline) {
+		struct timespec pause = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&pause, NULL);
+		rc = connect(fd, (struct sockaddr *)&ss, sl);
+	}
 	if (rc < 0 && errno != EINPROGRESS) {
 		snprintf(err, errlen, "%s: connect: %s", a->text, strerror(errno));
 		close(fd);
@@ -346,6 +353,16 @@ clamd_scan(const struct clamd_addr *addr, const struct av_spool *sp, size_t chun
 		return -1;
 	}
 	clamd_reply_parse(buf, (size_t)n, reply);
+	/*
+	 * The server stopped reading before the whole message was sent: it can
+	 * refuse it (a limit) or have found something in what it read, but it
+	 * cannot have found the rest clean.
+	 */
+	if (rc < 0 && reply->verdict == CLAMD_CLEAN) {
+		snprintf(err, errlen, "%s: answered OK before the whole message was sent",
+			 addr->text);
+		return -1;
+	}
 	return 0;
 }
 

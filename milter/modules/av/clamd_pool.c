@@ -51,7 +51,7 @@ clamd_pool_free(struct clamd_pool *pool)
 	g_free(pool);
 }
 
-/* eligible - server s may take a scan at now */
+/* eligible - server s may take a scan at now (a down one: its probe, once revive passed) */
 static bool
 eligible(const struct clamd_pool *pool, const struct server *s, int64_t now)
 {
@@ -63,38 +63,45 @@ eligible(const struct clamd_pool *pool, const struct server *s, int64_t now)
 }
 
 int
-clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r)
+clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r, bool *probe_r)
 {
 	int pick = -1;
 
-	*full_r = false;
+	*full_r = *probe_r = false;
 	pthread_mutex_lock(&pool->lock);
-	/* Up servers first, in turn; a down one whose revive time came only after them. */
+	/*
+	 * A down server whose revive time came gets its probe first, so that it
+	 * comes back even while the others answer; then the up ones, in turn.
+	 */
 	for (int pass = 0; pass < 2 && pick < 0; pass++)
 		for (size_t k = 0; k < pool->n; k++) {
 			size_t i = (pool->next + k) % pool->n;
 			struct server *s = &pool->servers[i];
 
-			if ((tried & (1u << i)) != 0 || s->down != (pass == 1) ||
+			if ((tried & (1u << i)) != 0 || s->down != (pass == 0) ||
 			    !eligible(pool, s, now))
 				continue;
 			pick = (int)i;
 			break;
 		}
-	if (pick < 0 && pool->st.max_per_host > 0)
-		for (size_t i = 0; i < pool->n && !*full_r; i++) {
-			const struct server *s = &pool->servers[i];
+	for (size_t i = 0; pick < 0 && i < pool->n && !*full_r; i++) {
+		const struct server *s = &pool->servers[i];
 
-			*full_r = (tried & (1u << i)) == 0 &&
-				  s->in_flight >= pool->st.max_per_host &&
-				  (!s->down || now >= s->down_until);
-		}
+		if ((tried & (1u << i)) != 0)
+			continue;
+		/* busy, or being probed: either may be free in a moment */
+		*full_r = (!s->down && pool->st.max_per_host > 0 &&
+			   s->in_flight >= pool->st.max_per_host) ||
+			  (s->down && s->probing);
+	}
 	if (pick >= 0) {
 		struct server *s = &pool->servers[pick];
 
 		s->in_flight++;
-		if (s->down)
+		if (s->down) {
 			s->probing = true;
+			*probe_r = true;
+		}
 		pool->next = ((size_t)pick + 1) % pool->n;
 	}
 	pthread_mutex_unlock(&pool->lock);
@@ -102,7 +109,7 @@ clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full
 }
 
 enum clamd_transition
-clamd_pool_result(struct clamd_pool *pool, int i, bool ok, int64_t now)
+clamd_pool_result(struct clamd_pool *pool, int i, bool ok, bool probe, int64_t now)
 {
 	enum clamd_transition t = CLAMD_SAME;
 	struct server *s;
@@ -114,16 +121,18 @@ clamd_pool_result(struct clamd_pool *pool, int i, bool ok, int64_t now)
 	s = &pool->servers[i];
 	if (s->in_flight > 0)
 		s->in_flight--;
-	if (ok) {
-		if (s->down)
+	if (s->down) {
+		/* only the probe decides; scans that were in flight when it went down do not */
+		if (probe && ok) {
+			s->down = s->probing = false;
+			s->nfails = s->next_fail = 0;
 			t = CLAMD_CAME_BACK;
-		s->down = s->probing = false;
-		s->nfails = s->next_fail = 0;
-	} else if (s->down) {
-		/* the probe failed: wait another revive time */
-		s->probing = false;
-		s->down_until = now + pool->st.revive;
-	} else {
+		} else if (probe) {
+			s->probing = false;
+			s->down_until = now + pool->st.revive;
+		}
+	} else if (!ok) {
+		/* failures in a sliding window: a success in between does not forgive them */
 		s->fails[s->next_fail] = now;
 		s->next_fail = (s->next_fail + 1) % pool->st.fail_count;
 		if (s->nfails < pool->st.fail_count)

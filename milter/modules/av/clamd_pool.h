@@ -37,14 +37,21 @@ void clamd_pool_free(struct clamd_pool *pool);
 /*
  * clamd_pool_pick - the server for the next attempt at now (ms), not one
  * in tried (a bit per server), or -1 when none may be tried now; then
- * *full_r says whether one could be, but has max_per_host scans running
- * (worth waiting for).  Taking a server counts a scan in flight on it
- * until clamd_pool_result.
+ * *full_r says whether one could be, but has max_per_host scans running or
+ * its probe under way (worth waiting for).  *probe_r: the server picked is
+ * down and this attempt is its probe (check it is alive first: zPING).
+ * Taking a server counts a scan in flight on it until clamd_pool_result,
+ * which must be told whether it was the probe.
  */
-int clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r);
+int clamd_pool_pick(struct clamd_pool *pool, int64_t now, uint32_t tried, bool *full_r,
+		    bool *probe_r);
 
-/* clamd_pool_result - the attempt on server i ended; ok: clamd answered */
-enum clamd_transition clamd_pool_result(struct clamd_pool *pool, int i, bool ok, int64_t now);
+/*
+ * clamd_pool_result - the attempt on server i ended; ok: clamd answered;
+ * probe: it was the attempt clamd_pool_pick said was the probe
+ */
+enum clamd_transition clamd_pool_result(struct clamd_pool *pool, int i, bool ok, bool probe,
+					int64_t now);
 
 /* clamd_pool_state - server i's state at now */
 enum clamd_server_state clamd_pool_state(struct clamd_pool *pool, int i, int64_t now);

@@ -18,6 +18,15 @@
 
 #define LIMITS_PREFIX "Heuristics.Limits.Exceeded."
 
+/* cl_strerror() of CL_EMAXREC, CL_EMAXSIZE, CL_EMAXFILES and CL_ETIMEOUT (libclamav 1.x) */
+static const char *const limit_errors[] = {
+	"Exceeded max recursion depth",
+	"Exceeded max scan size",
+	"Exceeded max scan files",
+	"Exceeded time limit",
+	NULL,
+};
+
 /* set - the verdict and a printable copy of text[0..len) as its name */
 static void
 set(struct clamd_reply *out, enum clamd_verdict v, const char *text, size_t len)
@@ -39,14 +48,14 @@ has_suffix(const char *text, size_t len, const char *suffix)
 	return len >= n && memcmp(text + len - n, suffix, n) == 0;
 }
 
-/* signature_name - a virus name as clamd prints one: no blank, no control byte */
+/* signature_name - a virus name as clamd prints one: no blank, control byte or parenthesis */
 static bool
 signature_name(const char *text, size_t len)
 {
 	if (len == 0 || len >= sizeof(((struct clamd_reply *)0)->name))
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (text[i] <= 0x20 || text[i] >= 0x7f)
+		if (text[i] <= 0x20 || text[i] >= 0x7f || text[i] == '(' || text[i] == ')')
 			return false;
 	return true;
 }
@@ -75,6 +84,22 @@ clamd_reply_parse(const char *text, size_t len, struct clamd_reply *out)
 		set(out, CLAMD_CLEAN, "", 0);
 		return;
 	}
+	/* ExtendedDetectionInfo: "NAME(md5:size) FOUND"; the name is what counts */
+	if (has_suffix(text, len, ") FOUND")) {
+		const char *open = memchr(text, '(', len);
+
+		if (open != NULL && open > text && signature_name(text, (size_t)(open - text))) {
+			size_t nl = (size_t)(open - text);
+
+			if (nl > strlen(LIMITS_PREFIX) &&
+			    strncmp(text, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0)
+				set(out, CLAMD_LIMITS, text + strlen(LIMITS_PREFIX),
+				    nl - strlen(LIMITS_PREFIX));
+			else
+				set(out, CLAMD_FOUND, text, nl);
+			return;
+		}
+	}
 	if (has_suffix(text, len, " FOUND") && signature_name(text, len - 6)) {
 		len -= 6;
 		if (len > strlen(LIMITS_PREFIX) &&
@@ -84,6 +109,20 @@ clamd_reply_parse(const char *text, size_t len, struct clamd_reply *out)
 		else
 			set(out, CLAMD_FOUND, text, len);
 		return;
+	}
+	/*
+	 * A limit clamd enforced without AlertExceedsMax comes back as libclamav's
+	 * own error text: a limit (the same word the libclamav backend reports),
+	 * not a broken server.
+	 */
+	for (size_t i = 0; limit_errors[i] != NULL; i++) {
+		size_t n = strlen(limit_errors[i]);
+
+		if (len == n + 6 && memcmp(text, limit_errors[i], n) == 0 &&
+		    has_suffix(text, len, " ERROR")) {
+			set(out, CLAMD_LIMITS, text, n);
+			return;
+		}
 	}
 	/* "... ERROR" and everything else: the text says why, for the log */
 	set(out, CLAMD_ERROR, text, len);

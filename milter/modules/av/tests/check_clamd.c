@@ -61,6 +61,19 @@ START_TEST(test_reply_shapes)
 	ck_assert_str_eq(r.name, "Can't allocate memory ERROR");
 	r = parse("COMMAND READ TIMED OUT");
 	ck_assert_int_eq(r.verdict, CLAMD_ERROR);
+	/* ExtendedDetectionInfo (Debian's default): the name without the detail */
+	r = parse("stream: Eicar-Test-Signature(44d88612fea8a8f36de82e1278abb02f:68) FOUND");
+	ck_assert_int_eq(r.verdict, CLAMD_FOUND);
+	ck_assert_str_eq(r.name, "Eicar-Test-Signature");
+	r = parse("stream: Heuristics.Limits.Exceeded.MaxFileSize(0:0) FOUND");
+	ck_assert_int_eq(r.verdict, CLAMD_LIMITS);
+	ck_assert_str_eq(r.name, "MaxFileSize");
+	/* limits without AlertExceedsMax: libclamav's own words, as the libclamav backend says */
+	r = parse("stream: Exceeded max recursion depth ERROR");
+	ck_assert_int_eq(r.verdict, CLAMD_LIMITS);
+	ck_assert_str_eq(r.name, "Exceeded max recursion depth");
+	r = parse("stream: Exceeded time limit ERROR");
+	ck_assert_int_eq(r.verdict, CLAMD_LIMITS);
 }
 END_TEST
 
@@ -81,6 +94,9 @@ START_TEST(test_reply_never_clean_by_accident)
 		"stream: FOUND",
 		"stream: Name\tX FOUND",
 		"stream: Name\x01 FOUND",
+		"stream: two words(x:1) FOUND",
+		"stream: (x:1) FOUND",
+		"stream: Exceeded max recursion depth",
 		"PONG",
 		"stream: Eicar-Test-Signature FOUN",
 		"INSTREAM size limit exceeded.",
@@ -149,33 +165,35 @@ static const struct clamd_pool_settings pool_st = {
 START_TEST(test_pool_round_robin_and_tried)
 {
 	struct clamd_pool *p = clamd_pool_new(3, &pool_st);
-	bool full;
+	bool full, probe;
 	int a, b, c;
 
-	a = clamd_pool_pick(p, 0, 0, &full);
-	b = clamd_pool_pick(p, 0, 0, &full);
-	c = clamd_pool_pick(p, 0, 0, &full);
+	a = clamd_pool_pick(p, 0, 0, &full, &probe);
+	b = clamd_pool_pick(p, 0, 0, &full, &probe);
+	c = clamd_pool_pick(p, 0, 0, &full, &probe);
 	ck_assert_int_eq(a, 0);
 	ck_assert_int_eq(b, 1);
 	ck_assert_int_eq(c, 2);
-	clamd_pool_result(p, a, true, 1);
-	clamd_pool_result(p, b, true, 1);
-	clamd_pool_result(p, c, true, 1);
+	ck_assert(!probe);
+	clamd_pool_result(p, a, true, false, 1);
+	clamd_pool_result(p, b, true, false, 1);
+	clamd_pool_result(p, c, true, false, 1);
 	/* the servers a message already tried are skipped */
-	ck_assert_int_eq(clamd_pool_pick(p, 2, 1u << 0 | 1u << 1, &full), 2);
-	clamd_pool_result(p, 2, true, 2);
-	ck_assert_int_eq(clamd_pool_pick(p, 2, 7u, &full), -1);
-	/* at most max_per_host scans at once on one server */
+	ck_assert_int_eq(clamd_pool_pick(p, 2, 1u << 0 | 1u << 1, &full, &probe), 2);
+	clamd_pool_result(p, 2, true, false, 2);
+	ck_assert_int_eq(clamd_pool_pick(p, 2, 7u, &full, &probe), -1);
+	ck_assert(!full);
 	clamd_pool_free(p);
+	/* at most max_per_host scans at once on one server; a full one is worth waiting for */
 	p = clamd_pool_new(1, &pool_st);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full), -1);
-	ck_assert(full); /* busy, not gone: worth waiting for */
-	ck_assert_int_eq(clamd_pool_pick(p, 0, 1u, &full), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full, &probe), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full, &probe), 0);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 0, &full, &probe), -1);
+	ck_assert(full);
+	ck_assert_int_eq(clamd_pool_pick(p, 0, 1u, &full, &probe), -1);
 	ck_assert(!full); /* already tried: not */
-	clamd_pool_result(p, 0, true, 1);
-	ck_assert_int_eq(clamd_pool_pick(p, 1, 0, &full), 0);
+	clamd_pool_result(p, 0, true, false, 1);
+	ck_assert_int_eq(clamd_pool_pick(p, 1, 0, &full, &probe), 0);
 	clamd_pool_free(p);
 	/* bounds */
 	ck_assert_ptr_null(clamd_pool_new(0, &pool_st));
@@ -186,40 +204,50 @@ END_TEST
 START_TEST(test_pool_down_probe_and_back)
 {
 	struct clamd_pool *p = clamd_pool_new(2, &pool_st);
-	bool full;
+	bool full, probe;
 
 	/* two failures, then one outside the window: still up */
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 0), CLAMD_SAME);
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 1000), CLAMD_SAME);
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 20000), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 0), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 1000), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 20000), CLAMD_SAME);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 20000), CLAMD_UP);
-	/* three within ten seconds: down */
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 21000), CLAMD_SAME);
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 22000), CLAMD_WENT_DOWN);
+	/* a success in between does not forgive: three within ten seconds mark it down */
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 21000), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, true, false, 21500), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 22000), CLAMD_WENT_DOWN);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 22000), CLAMD_DOWN);
+	/* a scan that was in flight when it went down decides nothing */
+	ck_assert_int_eq(clamd_pool_result(p, 0, true, false, 22100), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_state(p, 0, 22100), CLAMD_DOWN);
 	/* every pick goes to the other server until revive */
 	for (int i = 0; i < 5; i++) {
-		ck_assert_int_eq(clamd_pool_pick(p, 23000, 0, &full), 1);
-		clamd_pool_result(p, 1, true, 23000);
+		ck_assert_int_eq(clamd_pool_pick(p, 23000, 0, &full, &probe), 1);
+		ck_assert(!probe);
+		clamd_pool_result(p, 1, true, false, 23000);
 	}
 	/* with only the down one left to try, nothing before revive, and no waiting */
-	ck_assert_int_eq(clamd_pool_pick(p, 23000, 1u << 1, &full), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 23000, 1u << 1, &full, &probe), -1);
 	ck_assert(!full);
-	/* after revive: one probe at a time, up servers first */
+	/* after revive the down one gets its probe first, even with the other up */
 	ck_assert_int_eq(clamd_pool_state(p, 0, 52000), CLAMD_PROBING);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 0, &full), 1);
-	clamd_pool_result(p, 1, true, 52000);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1, &full), 0);
-	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1, &full), -1); /* the probe is running */
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 0, &full, &probe), 0);
+	ck_assert(probe);
+	/* one probe at a time; meanwhile the others take the scans, and with none left: wait */
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 0, &full, &probe), 1);
+	ck_assert(!probe);
+	clamd_pool_result(p, 1, true, false, 52000);
+	ck_assert_int_eq(clamd_pool_pick(p, 52000, 1u << 1, &full, &probe), -1);
+	ck_assert(full);
 	/* a failed probe waits another revive */
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 53000), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, true, 53000), CLAMD_SAME);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 60000), CLAMD_DOWN);
-	ck_assert_int_eq(clamd_pool_pick(p, 60000, 1u << 1, &full), -1);
+	ck_assert_int_eq(clamd_pool_pick(p, 60000, 1u << 1, &full, &probe), -1);
 	/* a good probe brings it back, its count reset */
-	ck_assert_int_eq(clamd_pool_pick(p, 83000, 1u << 1, &full), 0);
-	ck_assert_int_eq(clamd_pool_result(p, 0, true, 83000), CLAMD_CAME_BACK);
+	ck_assert_int_eq(clamd_pool_pick(p, 83000, 1u << 1, &full, &probe), 0);
+	ck_assert(probe);
+	ck_assert_int_eq(clamd_pool_result(p, 0, true, true, 83000), CLAMD_CAME_BACK);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 83000), CLAMD_UP);
-	ck_assert_int_eq(clamd_pool_result(p, 0, false, 84000), CLAMD_SAME);
+	ck_assert_int_eq(clamd_pool_result(p, 0, false, false, 84000), CLAMD_SAME);
 	ck_assert_int_eq(clamd_pool_state(p, 0, 84000), CLAMD_UP);
 	clamd_pool_free(p);
 }
@@ -227,7 +255,15 @@ END_TEST
 
 /* --- the client against fake servers ------------------------------------------------ */
 
-enum fake_mode { FAKE_CLEAN, FAKE_FOUND, FAKE_GARBAGE, FAKE_STALL, FAKE_CLOSE_MID, FAKE_LIMIT };
+enum fake_mode {
+	FAKE_CLEAN,
+	FAKE_FOUND,
+	FAKE_GARBAGE,
+	FAKE_STALL,
+	FAKE_CLOSE_MID,
+	FAKE_LIMIT,
+	FAKE_EARLY_OK, /* "stream: OK" before reading the stream, then close */
+};
 
 struct fake {
 	int listen_fd;
@@ -266,6 +302,11 @@ fake_serve(void *arg)
 	while (o + 1 < sizeof(f->command) && read(fd, &c, 1) == 1 && c != '\0')
 		f->command[o++] = c;
 	f->command[o] = '\0';
+	if (f->mode == FAKE_EARLY_OK) {
+		(void)!write(fd, "stream: OK", 11);
+		close(fd);
+		return NULL;
+	}
 	for (;;) {
 		uint32_t be;
 		unsigned char buf[4096];
@@ -294,6 +335,7 @@ fake_serve(void *arg)
 	case FAKE_STALL: sleep(3); break;
 	case FAKE_CLOSE_MID: (void)!write(fd, "stream: O", 9); break;
 	case FAKE_LIMIT: (void)!write(fd, "INSTREAM size limit exceeded. ERROR", 36); break;
+	case FAKE_EARLY_OK: break;
 	}
 out:
 	close(fd);
@@ -323,27 +365,35 @@ fake_start(struct fake *f, enum fake_mode mode, struct clamd_addr *a)
 	return t;
 }
 
-/* scan_with - one clamd_scan of a 200 KB message in memory against a fake in mode */
+/* scan_sized - one clamd_scan of a size-byte message in memory against a fake in mode */
 static int
-scan_with(enum fake_mode mode, int64_t budget_ms, struct clamd_reply *r, char *err, size_t len,
-	  struct fake *f)
+scan_sized(enum fake_mode mode, size_t size, int64_t budget_ms, struct clamd_reply *r, char *err,
+	   size_t len, struct fake *f)
 {
-	static unsigned char body[200000];
+	static unsigned char body[16 * 1024 * 1024];
 	struct av_spool sp;
 	struct clamd_addr a;
 	pthread_t t;
 	char serr[128];
 	int rc;
 
-	memset(body, 'x', sizeof(body));
-	av_spool_init(&sp, sizeof(body) * 2, "/tmp");
-	ck_assert_int_eq(av_spool_write(&sp, body, sizeof(body), serr, sizeof(serr)), 0);
+	memset(body, 'x', size);
+	av_spool_init(&sp, size * 2, "/tmp");
+	ck_assert_int_eq(av_spool_write(&sp, body, size, serr, sizeof(serr)), 0);
 	t = fake_start(f, mode, &a);
 	rc = clamd_scan(&a, &sp, 8192, clamd_now_ms() + budget_ms, NULL, NULL, r, err, len);
 	pthread_join(t, NULL);
 	close(f->listen_fd);
 	av_spool_free(&sp);
 	return rc;
+}
+
+/* scan_with - the same with a 200 KB message */
+static int
+scan_with(enum fake_mode mode, int64_t budget_ms, struct clamd_reply *r, char *err, size_t len,
+	  struct fake *f)
+{
+	return scan_sized(mode, 200000, budget_ms, r, err, len, f);
 }
 
 START_TEST(test_client_against_fakes)
@@ -373,6 +423,13 @@ START_TEST(test_client_against_fakes)
 	ck_assert_int_eq(scan_with(FAKE_STALL, 1000, &r, err, sizeof(err), &f), -1);
 	ck_assert_msg(strstr(err, "no reply in time") != NULL, "%s", err);
 	ck_assert_int_lt(clamd_now_ms() - t0, 3000 + 500);
+	/* "OK" before the stream was read (16 MB, beyond the socket buffers): never clean */
+	ck_assert_int_eq(scan_sized(FAKE_EARLY_OK, sizeof(((struct clamd_reply *)0)->name) * 65536,
+				    5000, &r, err, sizeof(err), &f),
+			 -1);
+	ck_assert_msg(strstr(err, "before the whole message was sent") != NULL ||
+			      strstr(err, "closed while the message was sent") != NULL,
+		      "%s", err);
 }
 END_TEST
 
