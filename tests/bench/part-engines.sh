@@ -207,12 +207,12 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"zRELOAD\0
 		echo
 		echo "Scan cost on it: tests/bench/milterload, $BENCH_MILTER_MESSAGES corpus messages, $BENCH_MILTER_CONNECTIONS connections (median of $BENCH_MILTER_ROUNDS rounds)"
 		printf '%-44s %9s %9s %9s %10s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x CM" "CPU ms/msg"
-		clam_rate=$(awk '$2 == "CM" { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/engines-load.txt" | median)
+		clam_rate=$(load_median "$ITEST_DIR/engines-load.txt" CM msgs_per_s)
 		for m in $milters; do
-			rate=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/engines-load.txt" | median)
-			p50=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p50_ms=/) print substr($i, 8) }' "$ITEST_DIR/engines-load.txt" | median)
-			p99=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p99_ms=/) print substr($i, 8) }' "$ITEST_DIR/engines-load.txt" | median)
-			cpu=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^cpu_ms_per_msg=/) print substr($i, 16) }' "$ITEST_DIR/engines-load.txt" | median)
+			rate=$(load_median "$ITEST_DIR/engines-load.txt" "$m" msgs_per_s)
+			p50=$(load_median "$ITEST_DIR/engines-load.txt" "$m" p50_ms)
+			p99=$(load_median "$ITEST_DIR/engines-load.txt" "$m" p99_ms)
+			cpu=$(load_median "$ITEST_DIR/engines-load.txt" "$m" cpu_ms_per_msg)
 			if [ "$clam_rate" != - ]; then x=$(printf %.2f "$(bc_ "$rate / $clam_rate")"); else x=-; fi
 			case $m in
 			CM) name="CM: clamav-milter + clamd" ;;

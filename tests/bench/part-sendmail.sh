@@ -39,7 +39,7 @@ _sm_queue_empty() {
 # to runs-sendmail.tsv and leaves the wall time in RUN_WALL.
 run_sm_load() {
 	local cfg=$1 load=$2 n=$3 round=$4 port=${SM_PORT_OF[$1]} dir=${SM_DIR_OF[$1]}
-	local log mark mxmark t0 t1 t2 c0=0 c1=0 i rc=0 sent bad pids=() per
+	local log mark mxmark t0 t1 t2 c0=0 c1=0 i rc=0 sent bad
 	local out=$ITEST_DIR/source.$cfg.log
 	log=$dir/log/maillog
 	mark=$(itest_mark "$log")
@@ -47,22 +47,8 @@ run_sm_load() {
 	: >"$out"
 	[ "$cfg" = E ] || c0=$(cpu_ticks "$MXP_PID")
 	t0=$EPOCHREALTIME
-	if [ "$load" = mix ]; then
-		per=$((n / BENCH_SESSIONS))
-		for ((i = 0; i < BENCH_SESSIONS; i++)); do
-			timeout "$BENCH_RUN_TIMEOUT" smtp-source -4 -s 1 -m "$per" -M "$HELO" -f "$FROM" \
-				-t "$RCPT" -F "${MIX_FILES[i % ${#MIX_FILES[@]}]}" "127.0.0.1:$port" \
-				>>"$out" 2>&1 &
-			pids+=($!)
-		done
-		for i in "${pids[@]}"; do
-			wait "$i" || rc=$?
-		done
-		n=$((per * BENCH_SESSIONS))
-	else
-		timeout "$BENCH_RUN_TIMEOUT" smtp-source -4 -s "$BENCH_SESSIONS" -m "$n" -l "$load" \
-			-M "$HELO" -f "$FROM" -t "$RCPT" "127.0.0.1:$port" >"$out" 2>&1 || rc=$?
-	fi
+	send_load "$port" "$load" "$n" "$out" || rc=$?
+	n=$LOAD_SENT
 	t1=$EPOCHREALTIME
 	for ((i = 0; i < BENCH_RUN_TIMEOUT * 50; i++)); do
 		_sm_queue_empty "$dir" && break

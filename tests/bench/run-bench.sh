@@ -279,21 +279,15 @@ count_in() {
 	tail -n +"$(($2 + 1))" -- "$1" 2>/dev/null | grep -E -c -- "$3"
 }
 
-# run_load CONFIG LOAD N ROUND: one timed run; appends to runs.tsv and
-# leaves the wall time in RUN_WALL.  LOAD is a size in bytes or "mix".
-run_load() {
-	local cfg=$1 load=$2 n=$3 round=$4 port=${PF_PORT_OF[$1]} q=${PF_QUEUE_OF[$1]}
-	local log=${PF_LOG_OF[$1]} mark mxmark clmark t0 t1 t2 c0 c1 i rc=0 sent bad pids=() per
-	local out=$ITEST_DIR/source.$cfg.log
-	mark=$(itest_mark "$log")
-	mxmark=$(itest_mark "${MXP_LOG:-/dev/null}")
-	clmark=$(itest_mark "${CLAM_LOG:-/dev/null}")
-	: >"$out"
-	# shellcheck disable=SC2046 # a list of pids
-	c0=$(cpu_ticks $(milter_pids "$cfg"))
-	t0=$EPOCHREALTIME
+# send_load PORT LOAD N OUT: smtp-source sends N messages of LOAD (a size in
+# bytes, or "mix": one corpus file per session, so the sessions carry a mix
+# at once) in BENCH_SESSIONS sessions to 127.0.0.1:PORT, its output in OUT;
+# LOAD_SENT is how many that was (the mix rounds down to whole sessions).
+# Fails when any smtp-source did.
+send_load() {
+	local port=$1 load=$2 n=$3 out=$4 i rc=0 per pids=()
+	LOAD_SENT=$n
 	if [ "$load" = mix ]; then
-		# One corpus file per session, so the sessions carry a mix at once.
 		per=$((n / BENCH_SESSIONS))
 		for ((i = 0; i < BENCH_SESSIONS; i++)); do
 			timeout "$BENCH_RUN_TIMEOUT" smtp-source -4 -s 1 -m "$per" -M "$HELO" -f "$FROM" \
@@ -304,11 +298,29 @@ run_load() {
 		for i in "${pids[@]}"; do
 			wait "$i" || rc=$?
 		done
-		n=$((per * BENCH_SESSIONS))
+		LOAD_SENT=$((per * BENCH_SESSIONS))
 	else
 		timeout "$BENCH_RUN_TIMEOUT" smtp-source -4 -s "$BENCH_SESSIONS" -m "$n" -l "$load" \
 			-M "$HELO" -f "$FROM" -t "$RCPT" "127.0.0.1:$port" >"$out" 2>&1 || rc=$?
 	fi
+	return "$rc"
+}
+
+# run_load CONFIG LOAD N ROUND: one timed run; appends to runs.tsv and
+# leaves the wall time in RUN_WALL.  LOAD is a size in bytes or "mix".
+run_load() {
+	local cfg=$1 load=$2 n=$3 round=$4 port=${PF_PORT_OF[$1]} q=${PF_QUEUE_OF[$1]}
+	local log=${PF_LOG_OF[$1]} mark mxmark clmark t0 t1 t2 c0 c1 i rc=0 sent bad
+	local out=$ITEST_DIR/source.$cfg.log
+	mark=$(itest_mark "$log")
+	mxmark=$(itest_mark "${MXP_LOG:-/dev/null}")
+	clmark=$(itest_mark "${CLAM_LOG:-/dev/null}")
+	: >"$out"
+	# shellcheck disable=SC2046 # a list of pids
+	c0=$(cpu_ticks $(milter_pids "$cfg"))
+	t0=$EPOCHREALTIME
+	send_load "$port" "$load" "$n" "$out" || rc=$?
+	n=$LOAD_SENT
 	t1=$EPOCHREALTIME
 	for ((i = 0; i < BENCH_RUN_TIMEOUT * 50; i++)); do
 		_queue_empty "$q" && break
@@ -383,6 +395,12 @@ load_name() {
 # peak_rss PID: VmHWM in MiB
 peak_rss() {
 	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+# load_median FILE MILTER FIELD: the median over the rounds of FIELD=VALUE on
+# MILTER's lines of FILE ("ROUND MILTER milterload's words... cpu_ms_per_msg=X")
+load_median() {
+	awk -v m="$2" -v f="$3=" '$2 == m { for (i = 3; i <= NF; i++) if (index($i, f) == 1) print substr($i, length(f) + 1) }' "$1" | median
 }
 
 # median: of the numbers on stdin
@@ -588,12 +606,12 @@ part_milter() {
 		echo
 		echo "The milters alone: tests/bench/milterload, $BENCH_MILTER_MESSAGES messages from the corpus, $BENCH_MILTER_CONNECTIONS connections, one message per connection (median of $BENCH_MILTER_ROUNDS rounds)"
 		printf '%-16s %9s %9s %9s %12s %12s\n' milter "msgs/s" "p50 ms" "p99 ms" "x clamav" "CPU ms/msg"
-		clam_rate=$(awk '$2 == "clamav-milter" { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
+		clam_rate=$(load_median "$ITEST_DIR/milterload.txt" clamav-milter msgs_per_s)
 		for m in $MILTERS; do
-			rate=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^msgs_per_s=/) print substr($i, 12) }' "$ITEST_DIR/milterload.txt" | median)
-			p50=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p50_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
-			p99=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^p99_ms=/) print substr($i, 8) }' "$ITEST_DIR/milterload.txt" | median)
-			cpu=$(awk -v m="$m" '$2 == m { for (i = 3; i <= NF; i++) if ($i ~ /^cpu_ms_per_msg=/) print substr($i, 16) }' "$ITEST_DIR/milterload.txt" | median)
+			rate=$(load_median "$ITEST_DIR/milterload.txt" "$m" msgs_per_s)
+			p50=$(load_median "$ITEST_DIR/milterload.txt" "$m" p50_ms)
+			p99=$(load_median "$ITEST_DIR/milterload.txt" "$m" p99_ms)
+			cpu=$(load_median "$ITEST_DIR/milterload.txt" "$m" cpu_ms_per_msg)
 			if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
 			printf '%-16s %9.1f %9.2f %9.2f %12.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu" 2>/dev/null ||
 				printf '%-16s %9s %9s %9s %12s %12s\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu"

@@ -4,6 +4,7 @@
  * same actions, headers and findings whatever scanned it.  Every tier
  * loads the same signatures and applies the same actions.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,18 @@ struct av_message {
 	bool spool_failed;
 	char spool_error[256];
 };
+
+/* The backends' one shared helper (backend.h). */
+void
+av_scan_set(struct av_scan *out, enum av_outcome outcome, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->outcome = outcome;
+	va_start(ap, fmt);
+	vsnprintf(out->name, sizeof(out->name), fmt, ap);
+	va_end(ap);
+}
 
 static void av_destroy(void *instance);
 

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -30,17 +29,6 @@ struct lc_state {
 	bool test_signatures;
 	unsigned checked_sigs; /* check mode: counted, not loaded */
 };
-
-void
-av_scan_set(struct av_scan *out, enum av_outcome outcome, const char *fmt, ...)
-{
-	va_list ap;
-
-	out->outcome = outcome;
-	va_start(ap, fmt);
-	vsnprintf(out->name, sizeof(out->name), fmt, ap);
-	va_end(ap);
-}
 
 /* is_test_database - the generated test database carries a marker file */
 static bool

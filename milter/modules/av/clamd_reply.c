@@ -60,6 +60,18 @@ signature_name(const char *text, size_t len)
 	return true;
 }
 
+/* found - a signature's name: a virus, or a limit clamd alerted on (AlertExceedsMax) */
+static void
+found(struct clamd_reply *out, const char *name, size_t len)
+{
+	size_t pl = strlen(LIMITS_PREFIX);
+
+	if (len > pl && strncmp(name, LIMITS_PREFIX, pl) == 0)
+		set(out, CLAMD_LIMITS, name + pl, len - pl);
+	else
+		set(out, CLAMD_FOUND, name, len);
+}
+
 void
 clamd_reply_parse(const char *text, size_t len, struct clamd_reply *out)
 {
@@ -84,31 +96,17 @@ clamd_reply_parse(const char *text, size_t len, struct clamd_reply *out)
 		set(out, CLAMD_CLEAN, "", 0);
 		return;
 	}
-	/* ExtendedDetectionInfo: "NAME(md5:size) FOUND"; the name is what counts */
-	if (has_suffix(text, len, ") FOUND")) {
-		const char *open = memchr(text, '(', len);
+	if (has_suffix(text, len, " FOUND")) {
+		size_t nl = len - 6;
+		/* ExtendedDetectionInfo: "NAME(md5:size) FOUND"; the name is what counts */
+		const char *open = nl > 0 && text[nl - 1] == ')' ? memchr(text, '(', nl) : NULL;
 
-		if (open != NULL && open > text && signature_name(text, (size_t)(open - text))) {
-			size_t nl = (size_t)(open - text);
-
-			if (nl > strlen(LIMITS_PREFIX) &&
-			    strncmp(text, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0)
-				set(out, CLAMD_LIMITS, text + strlen(LIMITS_PREFIX),
-				    nl - strlen(LIMITS_PREFIX));
-			else
-				set(out, CLAMD_FOUND, text, nl);
+		if (open != NULL)
+			nl = (size_t)(open - text);
+		if (signature_name(text, nl)) {
+			found(out, text, nl);
 			return;
 		}
-	}
-	if (has_suffix(text, len, " FOUND") && signature_name(text, len - 6)) {
-		len -= 6;
-		if (len > strlen(LIMITS_PREFIX) &&
-		    strncmp(text, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0)
-			set(out, CLAMD_LIMITS, text + strlen(LIMITS_PREFIX),
-			    len - strlen(LIMITS_PREFIX));
-		else
-			set(out, CLAMD_FOUND, text, len);
-		return;
 	}
 	/*
 	 * A limit clamd enforced without AlertExceedsMax comes back as libclamav's
