@@ -4,14 +4,16 @@
 Usage: smtp_load.py PORT RESULTS.json [--sessions N] [--seconds S]
                     [--max-messages M] [--retry-seconds R] [--from ADDR]
                     [--to ADDR] [--prefix P] [--body-bytes B] [--bind ADDR]
-                    [--helo NAME]
+                    [--helo NAME] [--rate R]
 
 N sessions (threads) send messages to 127.0.0.1:PORT for S seconds, one
 transaction per connection, each with a unique id (X-Soak-Id and
 Message-ID).  A 4xx reply, a dropped connection or a timeout is a tempfail:
 the message is queued and sent again (the same id) a second later, as a
 real sender would, for at most R seconds after the load ends.  A 5xx is a
-rejection and is not retried.  At most M messages are started.
+rejection and is not retried.  At most M messages are started, and with
+--rate at most R new ones a second (retries are not held back), so that a
+test can act while the load is still under way on a fast machine too.
 
 RESULTS.json records each id's attempts and final state (accepted,
 rejected, unresolved), and "ambiguous" when the connection broke after the
@@ -42,13 +44,16 @@ class Book:
         self.tempfails = 0
         self.replies = collections.Counter()
         self.retry = collections.deque()
+        self.start = time.monotonic()
 
     def next_id(self, now, load_over):
-        """A due retry first, then a new id while the load lasts."""
+        """A due retry first, then a new id while the load lasts (and the rate allows)."""
         with self.lock:
             if self.retry and self.retry[0][0] <= now:
                 return self.retry.popleft()[1]
             if load_over or self.started >= self.args.max_messages:
+                return None
+            if self.args.rate and self.started >= self.args.rate * (now - self.start) + 1:
                 return None
             self.started += 1
             return "%s-%06d" % (self.args.prefix, self.started)
@@ -123,7 +128,7 @@ def worker(args, book, load_end, retry_end):
             # The load is over (its time, or all --max-messages started) and nothing waits.
             if (now >= load_end or book.started >= args.max_messages) and book.pending() == 0:
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
             continue
         send_one(args, book, mid)
 
@@ -142,6 +147,7 @@ def main():
     p.add_argument("--body-bytes", type=int, default=2000)
     p.add_argument("--bind", default="127.0.0.1", help="the client's source address")
     p.add_argument("--helo", default="soak.example")
+    p.add_argument("--rate", type=float, default=0, help="new messages a second at most (0: no cap)")
     args = p.parse_args()
 
     book = Book(args)
