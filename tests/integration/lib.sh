@@ -742,6 +742,13 @@ pf_queue_count() {
     postqueue -c "${1:-$PF_CONF}" -j 2>/dev/null | grep -c '"queue_id"'
 }
 
+# pf_queue_empty [CONFDIR]: whether that Postfix's queue is empty.  Poll it
+# (_itest_poll) after a delivery: Postfix removes the queue file only after
+# the sink's 250, so a full sink can still come with one queued message.
+pf_queue_empty() {
+    [ "$(pf_queue_count "${1:-$PF_CONF}")" -eq 0 ]
+}
+
 # ---------------------------------------------------------------------------
 # swaks
 # ---------------------------------------------------------------------------

@@ -228,6 +228,6 @@ check_case "authenticated client" "$from" "$mark" "" \
     " client=unknown[$ip] hop=trusted from=<$from> rcpts=1 " " checks=skipped:authenticated action=accept "
 
 sink_wait_count "$delivered" 5
-[ "$(pf_queue_count "$PF_CONF")" -eq 0 ] || itest_fail "mail left in the Postfix queue"
+_itest_poll 20 pf_queue_empty "$PF_CONF" || itest_fail "mail left in the Postfix queue"
 mxp_assert_healthy
 itest_pass

@@ -37,7 +37,7 @@ mxp_daemon MX1 mx1.example.com "$TIER_POLICY"
 sink_wait_from k1@pass.example.org 60
 tier_assert_one_stamp "$SINK_FILE" mx1.example.com primary
 mxp_assert_summary "$MX1_MLOG" k1@pass.example.org ' hop=edge ' ' av=clean ' ' action=accept '
-_itest_poll 20 test "$(pf_queue_count)" -eq 0 || itest_fail "the sending Postfix still holds the message"
+_itest_poll 20 pf_queue_empty || itest_fail "the sending Postfix still holds the message"
 sleep 2
 [ "$(sink_count)" -eq 1 ] || itest_fail "want exactly one delivered copy, got $(sink_count)"
 mxp_assert_healthy MX1

@@ -94,6 +94,6 @@ send_checked 5 2
 # 6. and the new resolver caches as well
 send_checked 6 2
 
-[ "$(pf_queue_count "$PF_CONF")" -eq 0 ] || itest_fail "mail left in the Postfix queue"
+_itest_poll 20 pf_queue_empty "$PF_CONF" || itest_fail "mail left in the Postfix queue"
 mxp_assert_healthy
 itest_pass

@@ -184,8 +184,8 @@ sink_assert_none_from ""
     || itest_fail "the EICAR message refused by mx2 reached mx1" "$MX1_MLOG"
 assert_no_grep 'sender non-delivery notification' "$MX2_LOG"
 assert_no_grep 'sender non-delivery notification' "$MX1_LOG"
-[ "$(pf_queue_count "$MX2_CONF")" -eq 0 ] || itest_fail "mail left in the backup's queue" "$MX2_LOG"
-[ "$(pf_queue_count "$MX1_CONF")" -eq 0 ] || itest_fail "mail left in the primary's queue" "$MX1_LOG"
+_itest_poll 20 pf_queue_empty "$MX2_CONF" || itest_fail "mail left in the backup's queue" "$MX2_LOG"
+_itest_poll 20 pf_queue_empty "$MX1_CONF" || itest_fail "mail left in the primary's queue" "$MX1_LOG"
 tier_counters MX1
 tier_assert_counter relay_verified -eq 3
 tier_assert_counter unfiltered_relay -eq 0

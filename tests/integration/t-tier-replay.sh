@@ -431,8 +431,8 @@ done
     || itest_fail "want 4 sink messages from c1 (the capture, 2a, 2c, 2d)"
 assert_no_grep 'sender non-delivery notification' "$MX1_LOG"
 assert_no_grep 'sender non-delivery notification' "$MX2_LOG"
-[ "$(pf_queue_count "$MX2_CONF")" -eq 0 ] || itest_fail "mail left in the backup's queue" "$MX2_LOG"
-[ "$(pf_queue_count "$MX1_CONF")" -eq 0 ] || itest_fail "mail left in the primary's queue" "$MX1_LOG"
+_itest_poll 20 pf_queue_empty "$MX2_CONF" || itest_fail "mail left in the backup's queue" "$MX2_LOG"
+_itest_poll 20 pf_queue_empty "$MX1_CONF" || itest_fail "mail left in the primary's queue" "$MX1_LOG"
 assert_no_grep 'parity: policy drift' "$MX1_MLOG"
 tier_counters MX1
 tier_assert_counter unfiltered_relay -eq 7

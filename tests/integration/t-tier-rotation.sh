@@ -279,8 +279,8 @@ mxp_assert_summary "$MX1_MLOG" f-k2@pass.example.org ' hop=relay:mx2\.example\.c
 
 # --- 9. the end -------------------------------------------------------------------------------------
 sink_wait_count "$(( n + 5 ))" 30
-[ "$(pf_queue_count "$MX2_CONF")" -eq 0 ] || itest_fail "mail left in the backup's queue" "$MX2_LOG"
-[ "$(pf_queue_count "$MX1_CONF")" -eq 0 ] || itest_fail "mail left in the primary's queue" "$MX1_LOG"
+_itest_poll 20 pf_queue_empty "$MX2_CONF" || itest_fail "mail left in the backup's queue" "$MX2_LOG"
+_itest_poll 20 pf_queue_empty "$MX1_CONF" || itest_fail "mail left in the primary's queue" "$MX1_LOG"
 assert_no_grep 'parity: policy drift' "$MX1_MLOG"
 tier_counters MX1
 tier_assert_counter relay_verified -eq "$(( n + 1 ))"

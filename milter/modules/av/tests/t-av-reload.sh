@@ -169,11 +169,6 @@ run_round() {
     return 0
 }
 
-# shellcheck disable=SC2317 # called through _itest_poll
-_queue_empty() {
-    [ "$(pf_queue_count "$1")" -eq 0 ]
-}
-
 sink_start
 MXP_PORT=$(free_port) || itest_fail "no free port"
 export MXP_PORT
@@ -192,7 +187,7 @@ B="$R_CLEAN_ACCEPT/$R_TEMPFAIL/$R_RELOADS/$R_SECONDS"
 mxp_assert_healthy
 left=$(find "$ITEST_DIR/spool" -mindepth 1 | head -n 5)
 [ -z "$left" ] || itest_fail "files left in the spool dir: $left"
-_itest_poll 15 _queue_empty "$FRONT_CONF" || itest_fail "mail left in the front queue"
-_itest_poll 15 _queue_empty "$FILTER_CONF" || itest_fail "mail left in the filter's queue"
+_itest_poll 15 pf_queue_empty "$FRONT_CONF" || itest_fail "mail left in the front queue"
+_itest_poll 15 pf_queue_empty "$FILTER_CONF" || itest_fail "mail left in the filter's queue"
 itest_log "scanned/tempfailed/reloads/seconds: concurrent $C, blocking $B; total $(( SECONDS - T0 )) s"
 itest_pass

@@ -86,6 +86,6 @@ header_lines "$(sink_file_from c@v4only.example.net)" Authentication-Results \
 
 sink_wait_count 2 5
 sink_no_grep '^X-Mail-Args: <b@v4only\.example\.net>'
-[ "$(pf_queue_count "$PF_CONF")" -eq 0 ] || itest_fail "mail left in the Postfix queue"
+_itest_poll 20 pf_queue_empty "$PF_CONF" || itest_fail "mail left in the Postfix queue"
 mxp_assert_healthy
 itest_pass

@@ -141,6 +141,6 @@ wait_for_grep "tempfail: RCPT from unknown\[$ipre\]: 451 4\.7\.24 .*from=<d@temp
 # Nothing else was delivered, nothing waits in the queue.
 sink_wait_count 2 5
 sink_no_grep '^X-Mail-Args: <(a|d)@temp\.example\.net>'
-[ "$(pf_queue_count "$PF_CONF")" -eq 0 ] || itest_fail "mail left in the Postfix queue"
+_itest_poll 20 pf_queue_empty "$PF_CONF" || itest_fail "mail left in the Postfix queue"
 mxp_assert_healthy
 itest_pass
