@@ -1,8 +1,10 @@
 #!/bin/bash
 # t-sm-reload.sh - policy reloads under load behind a real sendmail:
-# smtp-source sends 120 messages in 4 parallel sessions (each to its own
-# recipient, -N) while mxparityd is reloaded 6 times with a new policy
-# version each time.  Every message gets 250 (smtp-source stops at any
+# smtp-source sends 120 messages in 8 parallel sessions (each to its own
+# recipient, -N), each session waiting a second between its messages (-w 1:
+# the load lasts at least 14 s whatever the machine's speed, so the reloads
+# fall within it), while mxparityd is reloaded 6 times, 1.5 s apart, with a
+# new policy version each time.  Every message gets 250 (smtp-source stops at any
 # other reply), each reaches the sink exactly once, each has one summary
 # line with action=accept, no connection is dropped or tempfailed, and the
 # daemon ends on the last version.  (smtp-source connects from 127.0.0.1;
@@ -20,13 +22,13 @@ set -u
 itest_require smtp-source
 sm_scenario sm-reload
 total=120
-timeout 300 smtp-source -s 4 -m "$total" -N -l 1500 -M client.itest.example \
+timeout 300 smtp-source -s 8 -w 1 -m "$total" -N -l 1500 -M client.itest.example \
     -f load@nospf.example.org -t load@example.net -S "reload under load" \
     "127.0.0.1:$SM_PORT" >"$ITEST_DIR/source.log" 2>&1 &
 source_pid=$!
 itest_track_pid "$source_pid"
 for v in 2 3 4 5 6 7; do
-    sleep 0.5
+    sleep 1.5
     tier_policy "$TIER_POLICY" "tier.$v" "module rcpt { recipients_file = \"recipients\" }"
     mxp_reload "tier.$v" MX1
 done
