@@ -213,14 +213,15 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"zRELOAD\0
 			p50=$(load_median "$ITEST_DIR/engines-load.txt" "$m" p50_ms)
 			p99=$(load_median "$ITEST_DIR/engines-load.txt" "$m" p99_ms)
 			cpu=$(load_median "$ITEST_DIR/engines-load.txt" "$m" cpu_ms_per_msg)
-			if [ "$clam_rate" != - ]; then x=$(printf %.2f "$(bc_ "$rate / $clam_rate")"); else x=-; fi
+			if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
 			case $m in
 			CM) name="CM: clamav-milter + clamd" ;;
 			L) name="L: mxparityd, backend = libclamav" ;;
 			K1) name="K1: mxparityd, backend = clamd, 1 clamd" ;;
 			K2) name="K2: mxparityd, backend = clamd, 2 clamd" ;;
 			esac
-			printf '%-44s %9s %9s %9s %10s %12s\n' "$name" "$rate" "$p50" "$p99" "$x" "$cpu"
+			printf '%-44s %9s %9s %9s %10s %12s\n' "$name" "$(fixed 1 "$rate")" "$(fixed 2 "$p50")" \
+				"$(fixed 2 "$p99")" "$(fixed 2 "$x")" "$(fixed 2 "$cpu")"
 		done
 		echo "(CPU: the milter's process and the clamd it uses, together)"
 	} >>"$RESULTS"

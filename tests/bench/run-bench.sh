@@ -403,6 +403,12 @@ load_median() {
 	awk -v m="$2" -v f="$3=" '$2 == m { for (i = 3; i <= NF; i++) if (index($i, f) == 1) print substr($i, length(f) + 1) }' "$1" | median
 }
 
+# fixed DECIMALS VALUE: VALUE with that many decimals, or as it is when it
+# is not a number (a "-" for a figure the run did not measure)
+fixed() {
+	if [[ $2 =~ ^-?[0-9]+(\.[0-9]*)?$ ]]; then printf "%.${1}f" "$2"; else printf %s "$2"; fi
+}
+
 # median: of the numbers on stdin
 median() {
 	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
@@ -613,8 +619,8 @@ part_milter() {
 			p99=$(load_median "$ITEST_DIR/milterload.txt" "$m" p99_ms)
 			cpu=$(load_median "$ITEST_DIR/milterload.txt" "$m" cpu_ms_per_msg)
 			if [ "$clam_rate" != - ]; then x=$(bc_ "$rate / $clam_rate"); else x=-; fi
-			printf '%-16s %9.1f %9.2f %9.2f %12.2f %12.2f\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu" 2>/dev/null ||
-				printf '%-16s %9s %9s %9s %12s %12s\n' "$m" "$rate" "$p50" "$p99" "$x" "$cpu"
+			printf '%-16s %9s %9s %9s %12s %12s\n' "$m" "$(fixed 1 "$rate")" "$(fixed 2 "$p50")" \
+				"$(fixed 2 "$p99")" "$(fixed 2 "$x")" "$(fixed 2 "$cpu")"
 		done
 	} >>"$RESULTS"
 }
