@@ -4,10 +4,10 @@
 # recipient, -N), each session waiting a second between its messages (-w 1:
 # the load lasts at least 14 s whatever the machine's speed, so the reloads
 # fall within it), while mxparityd is reloaded 6 times, 1.5 s apart, with a
-# new policy version each time.  Every message gets 250 (smtp-source stops at any
-# other reply), each reaches the sink exactly once, each has one summary
-# line with action=accept, no connection is dropped or tempfailed, and the
-# daemon ends on the last version.  (smtp-source connects from 127.0.0.1;
+# new policy version each time.  Every message gets 250 (smtp-source stops
+# at any other reply), each reaches the sink exactly once, each has one
+# summary line with action=accept, no connection is dropped or tempfailed,
+# and the daemon ends on the last version.  (smtp-source connects from 127.0.0.1;
 # the sender's domain has no SPF record: spf=none, accepted.)
 set -u
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -151,7 +151,7 @@ def main():
     args = p.parse_args()
 
     book = Book(args)
-    start = time.monotonic()
+    start = book.start
     load_end = start + args.seconds
     retry_end = load_end + args.retry_seconds
     threads = [threading.Thread(target=worker, args=(args, book, load_end, retry_end), daemon=True)
